@@ -1,0 +1,47 @@
+# The single place for chores. `make run` and `make test` each set everything up on a fresh
+# machine with Python 3.11, then run.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test setup lint typecheck unit bench build clean browser-deps
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	HF_HUB_OFFLINE=1 $(BIN)/trialkb serve --host 127.0.0.1 --port 8000
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || (apt-get install -y chromium >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && apt-get install -y chromium >/dev/null 2>&1)) || echo "chromium not installed: browser tests will be skipped"
+
+lint: setup
+	$(BIN)/ruff check kb ontology search tests bench
+	$(BIN)/ruff format --check kb ontology search tests bench
+
+typecheck: setup
+	$(BIN)/mypy kb ontology search
+
+unit: setup
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
+
+test: setup browser-deps lint typecheck unit
+
+build: setup
+	HF_HUB_OFFLINE=1 $(BIN)/trialkb build
+
+bench: setup
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

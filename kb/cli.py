@@ -1,0 +1,211 @@
+"""The `trialkb` command line: parses arguments, calls one `KnowledgeBase` method, prints the result."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kb.errors import TrialKBError
+
+
+class Context:
+    """What every command gets: the chosen KB directory, settings, output options."""
+
+    def __init__(self, home: Path | None, quiet: bool) -> None:
+        from kb.settings import Settings
+
+        self.settings = Settings()
+        self.home = home
+        self.quiet = quiet
+        self._kb: Any = None
+
+    @property
+    def kb(self) -> Any:
+        if self._kb is None:
+            from kb.facade import KnowledgeBase
+
+            self._kb = KnowledgeBase(self.home, self.settings)
+        return self._kb
+
+    def progress(self, label: str, done: int, total: int) -> None:
+        # Progress only on a terminal: pipes and --quiet stay clean.
+        if self.quiet or not sys.stderr.isatty():
+            return
+        end = "\n" if done >= total else ""
+        click.echo(f"\r{label}: {done}/{total}", err=True, nl=False)
+        if end:
+            click.echo("", err=True)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def write_output(data: bytes | str, output: Path | None) -> None:
+    """Write to ``-o FILE`` (atomically) or standard output."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if output is None:
+        sys.stdout.buffer.write(raw)
+        if raw and not raw.endswith(b"\n"):
+            sys.stdout.buffer.write(b"\n")
+        sys.stdout.flush()
+        return
+    from kb.store import write_atomic
+
+    write_atomic(output, raw)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="TRIALKB_HOME",
+    help="Knowledge base directory (default: the bundled KB built from the seed). Env: TRIALKB_HOME.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.version_option(package_name="trialkb")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None, quiet: bool) -> None:
+    """TrialKB: a knowledge base of clinical-trial publications, with SPARQL, search and questions."""
+    ctx.obj = Context(home, quiet)
+
+
+@cli.command()
+@pass_context
+def build(context: Context) -> None:
+    """(Re)build the KB and its index from the sources in the KB directory (the bundled seed by default)."""
+    report = context.kb.build(progress=context.progress)
+    for outcome in report.outcomes:
+        click.echo(f"{outcome.status:9} {outcome.path}: {outcome.message}", err=True)
+    click.echo(f"built {context.kb.home}: {report.documents} documents, {report.triples} triples", err=True)
+    if report.failed:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Ingest documents that mention no trial too.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_context
+def ingest(context: Context, files: tuple[Path, ...], force: bool, as_json: bool) -> None:
+    """Add documents (plain text or Markdown) to the KB in --home, creating it if new."""
+    report = context.kb.ingest(list(files), force=force, progress=context.progress)
+    if as_json:
+        print_json(
+            {
+                "documents": report.documents,
+                "triples": report.triples,
+                "files": [o.__dict__ for o in report.outcomes],
+            }
+        )
+    else:
+        for outcome in report.outcomes:
+            stream_err = outcome.status == "failed"
+            click.echo(f"{outcome.status:9} {outcome.path}: {outcome.message}", err=stream_err)
+        click.echo(f"{context.kb.home}: {report.documents} documents, {report.triples} triples", err=True)
+    if report.failed:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("query")
+@click.option(
+    "--format",
+    "fmt",
+    default=None,
+    help="json, xml, csv, tsv for SELECT/ASK (default json); turtle, ntriples, rdfxml, jsonld for graphs (default turtle).",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option("--default-graph", "default_graphs", multiple=True, help="A graph IRI to use as the default graph.")
+@click.option("--named-graph", "named_graphs", multiple=True, help="A graph IRI available to GRAPH.")
+@pass_context
+def sparql(
+    context: Context,
+    query: str,
+    fmt: str | None,
+    output: Path | None,
+    default_graphs: tuple[str, ...],
+    named_graphs: tuple[str, ...],
+) -> None:
+    """Run a read-only SPARQL query: QUERY text, @FILE, or - for standard input."""
+    text = read_argument(query)
+    from kb.sparql import check_query
+
+    plan = check_query(text, known_graphs=context.kb.graph_names())
+    chosen = fmt or ("turtle" if plan.returns_graph else "json")
+    result = context.kb.query(text, chosen, default_graphs=default_graphs, named_graphs=named_graphs)
+    write_output(result.body, output)
+    if result.truncated:
+        click.echo(f"warning: result cut at {result.count} rows (TRIALKB_MAX_RESULTS)", err=True)
+
+
+def read_argument(value: str) -> str:
+    """``@FILE`` reads a file, ``-`` standard input, anything else is the text itself."""
+    if value == "-":
+        return sys.stdin.read()
+    if value.startswith("@"):
+        path = Path(value[1:])
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise TrialKBError(f"cannot read {path}: {error}") from None
+    return value
+
+
+@cli.command()
+@pass_context
+def validate(context: Context) -> None:
+    """Check the KB against the SHACL shapes; exit 1 when it does not conform."""
+    report = context.kb.validate()
+    click.echo(report.text)
+    if not report.conforms:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.option("--format", "fmt", default="trig", type=click.Choice(["ttl", "trig", "nq", "jsonld"]), show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@pass_context
+def export(context: Context, fmt: str, output: Path | None) -> None:
+    """Dump the KB: ttl (merged), trig and nq (named graphs), jsonld."""
+    write_output(context.kb.export(fmt), output)
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1; TRIALKB_HOST).")
+@click.option("--port", default=None, type=int, help="Port (default 8000; TRIALKB_PORT).")
+@pass_context
+def serve(context: Context, host: str | None, port: int | None) -> None:
+    """Serve the SPARQL endpoint, the API and the web page over HTTP."""
+    from kb.api.server import serve as run_server
+
+    run_server(context.kb, host or context.settings.host, port or context.settings.port)
+
+
+def main() -> None:
+    """Console entry point: domain errors become one clear line on standard error, never a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        raise SystemExit(130) from None
+    except click.ClickException as error:
+        error.show()
+        raise SystemExit(error.exit_code) from None
+    except TrialKBError as error:
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except BrokenPipeError:
+        raise SystemExit(0) from None
+    except OSError as error:
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(1) from None

@@ -1,0 +1,347 @@
+"""`KnowledgeBase`: the one facade every feature goes through; the CLI and the HTTP app are thin shells."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kb.errors import IngestError, KBNotFound, TrialKBError
+from kb.settings import Settings
+from kb.store import DocumentEntry, KBDirectory, Manifest
+
+if TYPE_CHECKING:
+    from kb.lexicon import Lexicon
+    from kb.models import Document
+    from kb.sparql import QueryOutput
+    from kb.triplestore import TripleStore
+
+Progress = Callable[[str, int, int], None]
+"""Called as ``progress(label, done, total)`` during long runs."""
+
+SOURCE_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    """What happened to one file: added, updated, unchanged or failed, with a message."""
+
+    path: str
+    status: str  # added | updated | unchanged | failed
+    message: str
+    document_id: str | None = None
+    triples: int = 0
+    trials: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    outcomes: tuple[IngestOutcome, ...]
+    triples: int
+    documents: int
+
+    @property
+    def failed(self) -> bool:
+        return any(o.status == "failed" for o in self.outcomes)
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    conforms: bool
+    text: str
+    violations: int
+    warnings: int = 0
+
+
+@dataclass
+class _Loaded:
+    manifest: Manifest
+    store: TripleStore
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class KnowledgeBase:
+    """A knowledge base directory, opened for reading and writing.
+
+    >>> kb = KnowledgeBase()                      # the bundled KB, built from the seed
+    >>> kb.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }").body
+    """
+
+    def __init__(self, home: Path | str | None = None, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.home = Path(home).expanduser().resolve() if home is not None else self.settings.resolved_home()
+        self.directory = KBDirectory(self.home)
+        self._loaded: _Loaded | None = None
+        self._lexicon: Lexicon | None = None
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def lexicon(self) -> Lexicon:
+        if self._lexicon is None:
+            from kb.lexicon import load_lexicon
+
+            self._lexicon = load_lexicon()
+        return self._lexicon
+
+    def _load(self) -> _Loaded:
+        if self._loaded is None:
+            from kb.triplestore import TripleStore
+
+            manifest = self.directory.read_manifest()
+            data = self.directory.read_snapshot(manifest)
+            self._loaded = _Loaded(manifest, TripleStore.from_nquads(data))
+        return self._loaded
+
+    def reload(self) -> None:
+        """Forget the loaded snapshot; the next access reads the latest commit."""
+        self._loaded = None
+
+    @property
+    def manifest(self) -> Manifest:
+        return self._load().manifest
+
+    @property
+    def store(self) -> TripleStore:
+        return self._load().store
+
+    def exists(self) -> bool:
+        return self.directory.exists()
+
+    def graph_names(self) -> set[str]:
+        return set(self.store.graph_names())
+
+    # ------------------------------------------------------------------ writing
+
+    def ingest(self, paths: Sequence[Path | str], *, force: bool = False, progress: Progress | None = None) -> IngestReport:
+        """Add source files to the KB (created if new). Each file is read, checked and extracted before
+        anything is written; the KB is then committed once, atomically, under the writer lock."""
+        from kb.ingest import read_document
+
+        outcomes: list[IngestOutcome] = []
+        documents: list[Document] = []
+        for number, path in enumerate(paths, 1):
+            try:
+                documents.append(read_document(path))
+            except IngestError as error:
+                outcomes.append(IngestOutcome(str(path), "failed", error.reason))
+            if progress:
+                progress("reading", number, len(paths))
+        with self.directory.write_lock(self.settings.lock_timeout):
+            self.reload()
+            store, previous = self._writable_store()
+            known = {entry.id: entry for entry in previous.documents} if previous else {}
+            entries = dict(known)
+            changed = False
+            for number, document in enumerate(documents, 1):
+                outcome = self._ingest_one(store, document, known.get(document.id), force)
+                outcomes.append(outcome)
+                if outcome.status in {"added", "updated"}:
+                    changed = True
+                    entries[document.id] = DocumentEntry(
+                        id=document.id,
+                        path=document.path,
+                        sha256=document.sha256,
+                        title=document.title,
+                        graph=str(self._graph_iri(document.id)),
+                        triples=outcome.triples,
+                        trials=outcome.trials,
+                    )
+                    self.directory.save_source(document.path, document.text)
+                if progress:
+                    progress("extracting", number, len(documents))
+            if changed or previous is None:
+                manifest = self._commit(store, entries, previous)
+            else:
+                manifest = previous
+        self._after_commit(changed)
+        ordered = sorted(outcomes, key=lambda o: [str(p) for p in paths].index(o.path) if o.path in map(str, paths) else 0)
+        return IngestReport(tuple(ordered), manifest.triples, len(manifest.documents))
+
+    def build(self, *, progress: Progress | None = None) -> IngestReport:
+        """Rebuild the KB from the sources it holds (``sources/`` in its directory), from scratch."""
+        sources = sorted(p for p in self.directory.sources.glob("*") if p.suffix.lower() in SOURCE_SUFFIXES)
+        if not sources:
+            raise KBNotFound(f"{self.directory.sources} holds no sources to build from")
+        from kb.ingest import read_document
+
+        with self.directory.write_lock(self.settings.lock_timeout):
+            from kb.triplestore import TripleStore
+
+            store = TripleStore()
+            entries: dict[str, DocumentEntry] = {}
+            outcomes: list[IngestOutcome] = []
+            for number, path in enumerate(sources, 1):
+                try:
+                    document = read_document(path)
+                    outcome = self._ingest_one(store, document, None, force=True)
+                except IngestError as error:
+                    outcome = IngestOutcome(str(path), "failed", error.reason)
+                    document = None
+                outcomes.append(outcome)
+                if document is not None and outcome.status != "failed":
+                    entries[document.id] = DocumentEntry(
+                        id=document.id,
+                        path=document.path,
+                        sha256=document.sha256,
+                        title=document.title,
+                        graph=str(self._graph_iri(document.id)),
+                        triples=outcome.triples,
+                        trials=outcome.trials,
+                    )
+                if progress:
+                    progress("building", number, len(sources))
+            previous = self.directory.read_manifest() if self.directory.exists() else None
+            manifest = self._commit(store, entries, previous, rebuild_registry=True)
+        self._after_commit(True, rebuild_index=True)
+        return IngestReport(tuple(outcomes), manifest.triples, len(manifest.documents))
+
+    @staticmethod
+    def _graph_iri(document_id: str) -> str:
+        from kb.build import document_graph_iri
+
+        return str(document_graph_iri(document_id))
+
+    def _writable_store(self) -> tuple[TripleStore, Manifest | None]:
+        from kb.triplestore import TripleStore
+
+        if not self.directory.exists():
+            return TripleStore(), None
+        loaded = self._load()
+        return TripleStore.from_nquads(loaded.store.to_nquads()), loaded.manifest
+
+    def _ingest_one(self, store: TripleStore, document: Document, known: DocumentEntry | None, force: bool) -> IngestOutcome:
+        from kb.build import document_graph
+        from kb.extract import extract
+
+        if known is not None and known.sha256 == document.sha256:
+            return IngestOutcome(document.path, "unchanged", "already in the knowledge base, unchanged", document.id)
+        extraction = extract(document, self.lexicon)
+        trials = tuple(sorted({f.subject.label for f in extraction.facts if f.subject.kind == "ClinicalTrial"}))
+        if not trials and not force:
+            return IngestOutcome(
+                document.path,
+                "failed",
+                "mentions no clinical trial (no trial name or NCT id found); not ingested (use --force to add it anyway)",
+                document.id,
+            )
+        graph = document_graph(extraction, self.lexicon)
+        count = store.replace_graph(graph)
+        status = "updated" if known is not None else "added"
+        message = f"{count} triples, {len(extraction.facts)} facts" + (f"; trials: {', '.join(trials)}" if trials else "")
+        return IngestOutcome(document.path, status, message, document.id, count, trials)
+
+    def _commit(
+        self,
+        store: TripleStore,
+        entries: dict[str, DocumentEntry],
+        previous: Manifest | None,
+        rebuild_registry: bool = False,
+    ) -> Manifest:
+        from kb.build import LEXICON_GRAPH, lexicon_graph
+
+        used = store.used_iris(exclude_graph=str(LEXICON_GRAPH))
+        store.replace_graph(lexicon_graph(self.lexicon, used))
+        data = store.to_nquads()
+        registry = previous.registry_records if previous else ()
+        manifest = Manifest(
+            snapshot="",
+            sha256="",
+            triples=len(store),
+            documents=tuple(sorted(entries.values(), key=lambda e: e.id)),
+            registry_records=registry,
+        )
+        committed = self.directory.commit(data, manifest)
+        self._loaded = None
+        return committed
+
+    def _after_commit(self, changed: bool, rebuild_index: bool = False) -> None:
+        """Hook for keeping derived data (the search index) current after a commit."""
+        self.reload()
+        hook = getattr(self, "_update_index", None)
+        if changed and hook is not None:
+            hook(rebuild=rebuild_index)
+
+    # ------------------------------------------------------------------ reading
+
+    def query(
+        self,
+        sparql: str,
+        result_format: str = "json",
+        *,
+        default_graphs: Sequence[str] = (),
+        named_graphs: Sequence[str] = (),
+    ) -> QueryOutput:
+        """Run a read-only SPARQL query; SELECT/ASK as json|xml|csv|tsv, graphs as turtle|ntriples|rdfxml|jsonld."""
+        from kb.sparql import check_graph_parameters, check_query, execute
+
+        known = self.graph_names()
+        plan = check_query(
+            sparql,
+            known_graphs=known,
+            max_length=self.settings.max_query_length,
+            max_nesting=self.settings.max_query_nesting,
+        )
+        check_graph_parameters(list(default_graphs), list(named_graphs), known)
+        return execute(
+            self.store.native,
+            plan,
+            result_format,
+            default_graphs=list(default_graphs),
+            named_graphs=list(named_graphs),
+            max_results=self.settings.max_results,
+        )
+
+    def select(self, sparql: str) -> list[dict[str, Any]]:
+        """Rows of a SELECT over the union of all graphs, as Python values (internal use and tests)."""
+        from kb.sparql import select_rows
+
+        return select_rows(self.store.native, sparql)
+
+    def validate(self) -> ValidationReport:
+        """Check the KB against the ontology's SHACL shapes."""
+        from pyshacl import validate
+
+        from ontology import ontology_graph, shapes_graph
+
+        data = self.store.union_graph()
+        conforms, report_graph, text = validate(
+            data,
+            shacl_graph=shapes_graph(),
+            ont_graph=ontology_graph(),
+            inference="none",
+            allow_warnings=True,
+            advanced=True,
+        )
+        from rdflib.namespace import SH
+
+        violations = len(list(report_graph.subjects(SH.resultSeverity, SH.Violation)))
+        warnings = len(list(report_graph.subjects(SH.resultSeverity, SH.Warning)))
+        return ValidationReport(bool(conforms), str(text), violations, warnings)
+
+    def export(self, fmt: str = "trig") -> bytes:
+        """The whole KB: trig (named graphs), nq (canonical N-Quads), ttl (all graphs merged), jsonld."""
+        fmt = {"turtle": "ttl", "nquads": "nq", "json-ld": "jsonld"}.get(fmt.lower(), fmt.lower())
+        if fmt == "nq":
+            return self.store.to_nquads()
+        if fmt == "trig":
+            return self.store.dataset.serialize(format="trig").encode("utf-8")
+        if fmt == "ttl":
+            return self.store.union_graph().serialize(format="turtle").encode("utf-8")
+        if fmt == "jsonld":
+            return self.store.dataset.serialize(format="json-ld").encode("utf-8")
+        raise TrialKBError(f"unknown export format {fmt!r}; choose ttl, trig, nq or jsonld")
+
+    def documents(self) -> tuple[DocumentEntry, ...]:
+        return self.manifest.documents
+
+    def source_text(self, document_id: str) -> str:
+        for entry in self.manifest.documents:
+            if entry.id == document_id:
+                return (self.directory.sources / entry.path).read_text(encoding="utf-8")
+        raise KeyError(document_id)
+
+    def describe_time(self) -> str:
+        return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -1,0 +1,241 @@
+"""Read-only SPARQL: checking a query before it runs, running it on Oxigraph, serialising the results.
+
+The checks here are the endpoint's first line of defence (the HTTP layer adds deadlines in worker
+processes): only queries, never updates; no ``SERVICE`` (nothing is fetched); ``FROM``/``FROM NAMED``
+and the protocol's graph parameters may only name graphs the KB holds; caps on length and nesting.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from kb.errors import QueryRejected
+from ontology import PREFIXES
+
+RESULT_FORMATS: dict[str, tuple[str, ox.QueryResultsFormat]] = {
+    "json": ("application/sparql-results+json", ox.QueryResultsFormat.JSON),
+    "xml": ("application/sparql-results+xml", ox.QueryResultsFormat.XML),
+    "csv": ("text/csv", ox.QueryResultsFormat.CSV),
+    "tsv": ("text/tab-separated-values", ox.QueryResultsFormat.TSV),
+}
+GRAPH_FORMATS: dict[str, tuple[str, ox.RdfFormat | None]] = {
+    "turtle": ("text/turtle", ox.RdfFormat.TURTLE),
+    "ntriples": ("application/n-triples", ox.RdfFormat.N_TRIPLES),
+    "rdfxml": ("application/rdf+xml", ox.RdfFormat.RDF_XML),
+    "jsonld": ("application/ld+json", None),  # Oxigraph writes no JSON-LD for graphs: rdflib does
+}
+FORMAT_ALIASES = {"ttl": "turtle", "nt": "ntriples", "xml-rdf": "rdfxml", "rdf": "rdfxml", "json-ld": "jsonld"}
+
+_COMMENT_OR_LITERAL = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*',
+)
+_IRI = re.compile(r"<[^<>\"{}|^`\\\s]*>")
+_FORM = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
+_UPDATE = re.compile(r"\b(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", re.IGNORECASE)
+_SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
+_FROM = re.compile(r"\bFROM\s+(NAMED\s+)?(<[^>]*>|[A-Za-z][\w-]*:[\w.-]*)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """A checked query: its form and the graphs its dataset clauses name."""
+
+    text: str
+    form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
+    from_graphs: tuple[str, ...]
+    from_named_graphs: tuple[str, ...]
+
+    @property
+    def returns_graph(self) -> bool:
+        return self.form in {"CONSTRUCT", "DESCRIBE"}
+
+
+@dataclass(frozen=True)
+class QueryOutput:
+    """A serialised result: media type, bytes, and whether it was cut at the result cap."""
+
+    form: str
+    media_type: str
+    body: bytes
+    truncated: bool = False
+    count: int = 0
+
+
+def _blank_out(text: str) -> str:
+    """The query with comments and string literals replaced by spaces (offsets kept)."""
+    return _COMMENT_OR_LITERAL.sub(lambda m: " " * len(m.group(0)) if m.group(0).startswith("#") else '""', text)
+
+
+def _nesting(text: str) -> int:
+    depth = deepest = 0
+    for ch in text:
+        if ch in "{(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "})":
+            depth -= 1
+    return deepest
+
+
+def _expand(name: str, prologue: str) -> str:
+    if name.startswith("<"):
+        return name[1:-1]
+    prefix, local = name.split(":", 1)
+    declared = re.search(rf"PREFIX\s+{re.escape(prefix)}:\s*<([^>]*)>", prologue, re.IGNORECASE)
+    if declared:
+        return declared.group(1) + local
+    if prefix in PREFIXES:
+        return str(PREFIXES[prefix]) + local
+    return name
+
+
+def check_query(query: str, *, known_graphs: set[str], max_length: int = 20_000, max_nesting: int = 32) -> QueryPlan:
+    """Refuse what a public read-only endpoint must not run; raise `QueryRejected` with the reason."""
+    if not query or not query.strip():
+        raise QueryRejected("empty query")
+    if len(query) > max_length:
+        raise QueryRejected(f"query is {len(query)} characters; the limit is {max_length}")
+    if "\x00" in query:
+        raise QueryRejected("query contains a NUL character")
+    code = _blank_out(query)
+    bare = _IRI.sub(lambda m: "<" + " " * (len(m.group(0)) - 2) + ">", code)
+    if _nesting(bare) > max_nesting:
+        raise QueryRejected(f"query nests deeper than {max_nesting} levels")
+    form = _FORM.search(bare)
+    update = _UPDATE.search(bare)
+    if update and (form is None or update.start() < form.start()):
+        raise QueryRejected(f"this endpoint is read-only: {update.group(1).upper()} is a SPARQL update")
+    if form is None:
+        raise QueryRejected("not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE")
+    if _SERVICE.search(bare):
+        raise QueryRejected("SERVICE is not allowed: this endpoint never queries other services")
+    prologue = code[: form.start()]
+    from_graphs: list[str] = []
+    from_named: list[str] = []
+    for match in _FROM.finditer(code):
+        iri = _expand(match.group(2), prologue)
+        (from_named if match.group(1) else from_graphs).append(iri)
+    unknown = [g for g in from_graphs + from_named if g not in known_graphs]
+    if unknown:
+        raise QueryRejected(f"graph {unknown[0]} is not held by this knowledge base (graphs are never fetched)")
+    return QueryPlan(query, form.group(1).upper(), tuple(from_graphs), tuple(from_named))
+
+
+def check_graph_parameters(default_graphs: list[str], named_graphs: list[str], known_graphs: set[str]) -> None:
+    for iri in [*default_graphs, *named_graphs]:
+        if iri not in known_graphs:
+            raise QueryRejected(f"graph {iri} is not held by this knowledge base (graphs are never fetched)")
+
+
+def normalise_format(name: str, plan: QueryPlan) -> str:
+    name = FORMAT_ALIASES.get(name.lower(), name.lower())
+    allowed = GRAPH_FORMATS if plan.returns_graph else RESULT_FORMATS
+    if name not in allowed:
+        kind = "graphs" if plan.returns_graph else "SELECT and ASK results"
+        raise QueryRejected(f"format {name!r} is not available for {kind}; choose one of {', '.join(allowed)}")
+    return name
+
+
+def execute(
+    store: ox.Store,
+    plan: QueryPlan,
+    result_format: str,
+    *,
+    default_graphs: list[str] | None = None,
+    named_graphs: list[str] | None = None,
+    max_results: int = 10_000,
+) -> QueryOutput:
+    """Run a checked query on Oxigraph and serialise it. Without a dataset, the default graph is the union."""
+    name = normalise_format(result_format, plan)
+    kwargs: dict[str, object] = {"prefixes": {p: str(ns) for p, ns in PREFIXES.items()}}
+    if default_graphs:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+    if named_graphs:
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+    if not default_graphs and not named_graphs and not plan.from_graphs and not plan.from_named_graphs:
+        kwargs["use_default_graph_as_union"] = True
+    try:
+        result = store.query(plan.text, **kwargs)  # type: ignore[arg-type]
+    except SyntaxError as error:
+        raise QueryRejected(f"SPARQL syntax error: {error}") from None
+    except (OSError, ValueError, RuntimeError) as error:
+        raise QueryRejected(f"query failed: {error}") from None
+    if isinstance(result, ox.QueryBoolean):
+        media, fmt = RESULT_FORMATS[name]
+        from kb.sparql_results import serialize_boolean
+
+        return QueryOutput("ASK", media, serialize_boolean(bool(result), fmt), count=1)
+    if isinstance(result, ox.QuerySolutions):
+        media, fmt = RESULT_FORMATS[name]
+        rows, truncated = _take(result, max_results)
+        body = _serialize_solutions(result.variables, rows, fmt)
+        return QueryOutput("SELECT", media, body, truncated, len(rows))
+    triples, truncated = _take(result, max_results)
+    media, rdf_format = GRAPH_FORMATS[name]
+    body = _serialize_triples(triples, rdf_format)
+    return QueryOutput(plan.form, media, body, truncated, len(triples))
+
+
+def _take(iterator: object, limit: int) -> tuple[list, bool]:  # type: ignore[type-arg]
+    rows = []
+    for item in iterator:  # type: ignore[attr-defined]
+        if len(rows) >= limit:
+            return rows, True
+        rows.append(item)
+    return rows, False
+
+
+def _serialize_solutions(variables: list[ox.Variable], rows: list[ox.QuerySolution], fmt: ox.QueryResultsFormat) -> bytes:
+    # Re-run serialisation through a small store-less path: build SPARQL JSON/XML/CSV/TSV from rows.
+    from kb.sparql_results import serialize_solutions
+
+    return serialize_solutions([v.value for v in variables], rows, fmt)
+
+
+def _serialize_triples(triples: list[ox.Triple], rdf_format: ox.RdfFormat | None) -> bytes:
+    if rdf_format is not None:
+        return ox.serialize(triples, format=rdf_format, prefixes={p: str(ns) for p, ns in PREFIXES.items()}) or b""
+    from rdflib import Graph
+
+    graph = Graph()
+    nt = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+    graph.parse(data=nt.decode("utf-8"), format="nt")
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    return graph.serialize(format="json-ld").encode("utf-8")
+
+
+def python_value(term: object) -> Any:
+    """An Oxigraph term as a Python value: IRIs as str, typed literals as int/Decimal/bool/str."""
+    if term is None:
+        return None
+    if isinstance(term, ox.Literal):
+        datatype = term.datatype.value
+        local = datatype.rsplit("#", 1)[-1]
+        try:
+            if local in {"integer", "int", "long", "nonNegativeInteger", "positiveInteger"}:
+                return int(term.value)
+            if local == "decimal":
+                return Decimal(term.value)
+            if local in {"double", "float"}:
+                return float(term.value)
+            if local == "boolean":
+                return term.value in {"true", "1"}
+        except (ValueError, ArithmeticError):
+            return term.value
+        return term.value
+    return getattr(term, "value", str(term))
+
+
+def select_rows(store: ox.Store, query: str) -> list[dict[str, Any]]:
+    """Run a trusted SELECT over the union of all graphs; rows as dicts of Python values."""
+    result = store.query(query, use_default_graph_as_union=True, prefixes={p: str(ns) for p, ns in PREFIXES.items()})
+    if not isinstance(result, ox.QuerySolutions):
+        raise QueryRejected("select_rows expects a SELECT query")
+    names = [v.value for v in result.variables]
+    return [{name: python_value(row[name]) for name in names} for row in result]

@@ -1,0 +1,45 @@
+"""ClinicalTrials.gov linking: API v2 client, record parser, RDF mapping and reconciliation with articles."""
+
+from __future__ import annotations
+
+from kb.ctgov.client import CtgovClient, FetchedRecord
+from kb.ctgov.errors import (
+    InvalidNctId,
+    InvalidRecord,
+    RecordMismatch,
+    RecordMoved,
+    RecordNotCached,
+    RecordNotFound,
+    RegistryError,
+    RegistryUnavailable,
+)
+from kb.ctgov.links import (
+    normalize_nct_id,
+    record_url,
+    registry_graph,
+    trial_link_triples,
+    trial_node,
+)
+from kb.ctgov.mapping import record_to_graph
+from kb.ctgov.record import RegistryRecord, parse_record
+
+__all__ = [
+    "CtgovClient",
+    "FetchedRecord",
+    "InvalidNctId",
+    "InvalidRecord",
+    "RecordMismatch",
+    "RecordMoved",
+    "RecordNotCached",
+    "RecordNotFound",
+    "RegistryError",
+    "RegistryRecord",
+    "RegistryUnavailable",
+    "normalize_nct_id",
+    "parse_record",
+    "record_to_graph",
+    "record_url",
+    "registry_graph",
+    "trial_link_triples",
+    "trial_node",
+]

@@ -92,7 +92,9 @@ def _object_term(fact: Fact) -> URIRef | Literal:
     return literal(fact.object)
 
 
-def _statement_iri(subject: URIRef, predicate: URIRef, obj: URIRef | Literal, passage: str, start: int) -> URIRef:
+def _statement_iri(
+    subject: URIRef, predicate: URIRef, obj: URIRef | Literal, passage: str, start: int
+) -> URIRef:
     digest = hashlib.sha1(f"{subject}|{predicate}|{obj.n3()}|{passage}|{start}".encode()).hexdigest()[:16]
     return RES[f"statement/{digest}"]
 
@@ -168,7 +170,17 @@ def document_graph(extraction: Extraction, lexicon: Lexicon) -> Graph:
         graph.add((statement, TKB.quote, Literal(evidence.quote)))
         graph.add((statement, TKB.startOffset, Literal(evidence.start)))
         graph.add((statement, TKB.endOffset, Literal(evidence.end)))
-        if fact.subject.kind not in {"Drug", "DrugClass", "MolecularTarget", "Disease", "Organization", "Endpoint", "Journal", "Biomarker", "ClinicalTrial"}:
+        if fact.subject.kind not in {
+            "Drug",
+            "DrugClass",
+            "MolecularTarget",
+            "Disease",
+            "Organization",
+            "Endpoint",
+            "Journal",
+            "Biomarker",
+            "ClinicalTrial",
+        }:
             # Document-scoped entities (outcomes, cohorts) point at their passages directly too.
             graph.add((subject, PROV.wasDerivedFrom, passage))
     return graph

@@ -123,7 +123,9 @@ def ingest(context: Context, files: tuple[Path, ...], force: bool, as_json: bool
     help="json, xml, csv, tsv for SELECT/ASK (default json); turtle, ntriples, rdfxml, jsonld for graphs (default turtle).",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
-@click.option("--default-graph", "default_graphs", multiple=True, help="A graph IRI to use as the default graph.")
+@click.option(
+    "--default-graph", "default_graphs", multiple=True, help="A graph IRI to use as the default graph."
+)
 @click.option("--named-graph", "named_graphs", multiple=True, help="A graph IRI available to GRAPH.")
 @pass_context
 def sparql(
@@ -170,12 +172,63 @@ def validate(context: Context) -> None:
 
 
 @cli.command()
-@click.option("--format", "fmt", default="trig", type=click.Choice(["ttl", "trig", "nq", "jsonld"]), show_default=True)
+@click.option(
+    "--format", "fmt", default="trig", type=click.Choice(["ttl", "trig", "nq", "jsonld"]), show_default=True
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
 @pass_context
 def export(context: Context, fmt: str, output: Path | None) -> None:
     """Dump the KB: ttl (merged), trig and nq (named graphs), jsonld."""
     write_output(context.kb.export(fmt), output)
+
+
+@cli.command()
+@click.argument("text", required=False)
+@click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 100), help="How many passages.")
+@click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
+@click.option(
+    "--jsonl",
+    type=click.Path(allow_dash=True, path_type=Path),
+    help="One query per line (FILE or -); one JSON array per line.",
+)
+@click.option("--document", help="Only passages of this document id.")
+@click.option("--trial", help="Only passages of documents about this trial (name, label or NCT id).")
+@click.option("--mode", type=click.Choice(["fused", "dense", "bm25"]), default="fused", show_default=True)
+@pass_context
+def search(
+    context: Context,
+    text: str | None,
+    k: int,
+    as_json: bool,
+    jsonl: Path | None,
+    document: str | None,
+    trial: str | None,
+    mode: str,
+) -> None:
+    """Ranked passages for TEXT: dense and keyword retrieval fused by reciprocal rank."""
+    if jsonl is not None:
+        stream = sys.stdin if str(jsonl) == "-" else open(jsonl, encoding="utf-8")  # noqa: SIM115
+        with stream:
+            for line in stream:
+                if line.strip():
+                    hits = context.kb.search(line.strip(), k, document=document, trial=trial, mode=mode)
+                    click.echo(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False))
+        return
+    if not text:
+        raise click.UsageError("give TEXT or --jsonl FILE")
+    hits = context.kb.search(text, k, document=document, trial=trial, mode=mode)
+    if as_json:
+        print_json([hit.to_dict() for hit in hits])
+        return
+    if not hits:
+        click.echo("no passages found", err=True)
+    for rank, hit in enumerate(hits, 1):
+        found_by = ", ".join(f"{name}#{position}" for name, position in hit.retrievers.items())
+        meta = hit.metadata
+        click.echo(
+            f"{rank}. [{hit.score:.4f}] {meta.get('document')} {hit.id} ({meta.get('start')}-{meta.get('end')}; {found_by})"
+        )
+        click.echo(f"   {hit.text}")
 
 
 @cli.command()

@@ -115,7 +115,9 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------------ writing
 
-    def ingest(self, paths: Sequence[Path | str], *, force: bool = False, progress: Progress | None = None) -> IngestReport:
+    def ingest(
+        self, paths: Sequence[Path | str], *, force: bool = False, progress: Progress | None = None
+    ) -> IngestReport:
         """Add source files to the KB (created if new). Each file is read, checked and extracted before
         anything is written; the KB is then committed once, atomically, under the writer lock."""
         from kb.ingest import read_document
@@ -157,7 +159,9 @@ class KnowledgeBase:
             else:
                 manifest = previous
         self._after_commit(changed)
-        ordered = sorted(outcomes, key=lambda o: [str(p) for p in paths].index(o.path) if o.path in map(str, paths) else 0)
+        ordered = sorted(
+            outcomes, key=lambda o: [str(p) for p in paths].index(o.path) if o.path in map(str, paths) else 0
+        )
         return IngestReport(tuple(ordered), manifest.triples, len(manifest.documents))
 
     def build(self, *, progress: Progress | None = None) -> IngestReport:
@@ -212,14 +216,20 @@ class KnowledgeBase:
         loaded = self._load()
         return TripleStore.from_nquads(loaded.store.to_nquads()), loaded.manifest
 
-    def _ingest_one(self, store: TripleStore, document: Document, known: DocumentEntry | None, force: bool) -> IngestOutcome:
+    def _ingest_one(
+        self, store: TripleStore, document: Document, known: DocumentEntry | None, force: bool
+    ) -> IngestOutcome:
         from kb.build import document_graph
         from kb.extract import extract
 
         if known is not None and known.sha256 == document.sha256:
-            return IngestOutcome(document.path, "unchanged", "already in the knowledge base, unchanged", document.id)
+            return IngestOutcome(
+                document.path, "unchanged", "already in the knowledge base, unchanged", document.id
+            )
         extraction = extract(document, self.lexicon)
-        trials = tuple(sorted({f.subject.label for f in extraction.facts if f.subject.kind == "ClinicalTrial"}))
+        trials = tuple(
+            sorted({f.subject.label for f in extraction.facts if f.subject.kind == "ClinicalTrial"})
+        )
         if not trials and not force:
             return IngestOutcome(
                 document.path,
@@ -230,7 +240,9 @@ class KnowledgeBase:
         graph = document_graph(extraction, self.lexicon)
         count = store.replace_graph(graph)
         status = "updated" if known is not None else "added"
-        message = f"{count} triples, {len(extraction.facts)} facts" + (f"; trials: {', '.join(trials)}" if trials else "")
+        message = f"{count} triples, {len(extraction.facts)} facts" + (
+            f"; trials: {', '.join(trials)}" if trials else ""
+        )
         return IngestOutcome(document.path, status, message, document.id, count, trials)
 
     def _commit(
@@ -260,9 +272,8 @@ class KnowledgeBase:
     def _after_commit(self, changed: bool, rebuild_index: bool = False) -> None:
         """Hook for keeping derived data (the search index) current after a commit."""
         self.reload()
-        hook = getattr(self, "_update_index", None)
-        if changed and hook is not None:
-            hook(rebuild=rebuild_index)
+        if changed:
+            self._update_index(rebuild=rebuild_index)
 
     # ------------------------------------------------------------------ reading
 
@@ -333,6 +344,39 @@ class KnowledgeBase:
         if fmt == "jsonld":
             return self.store.dataset.serialize(format="json-ld").encode("utf-8")
         raise TrialKBError(f"unknown export format {fmt!r}; choose ttl, trig, nq or jsonld")
+
+    def search(
+        self,
+        text: str,
+        k: int = 5,
+        *,
+        document: str | None = None,
+        trial: str | None = None,
+        mode: str = "fused",
+    ) -> list[Any]:
+        """Ranked passages for ``text`` (dense + BM25, fused by reciprocal rank), optionally filtered."""
+        from kb.passage_search import search_passages
+
+        return search_passages(self, text, k=k, document=document, trial=trial, mode=mode)
+
+    def search_many(self, texts: Sequence[str], k: int = 5) -> list[list[Any]]:
+        """`search` for many queries, loading the index once."""
+        return [self.search(text, k) for text in texts]
+
+    def ask(self, question: str) -> Any:
+        """Answer a plain-English question from the KB (or a passage, saying so), or abstain with a reason."""
+        from kb.qa import answer_question
+
+        return answer_question(self, question)
+
+    def ask_many(self, questions: Sequence[str]) -> list[Any]:
+        """`ask` for many questions, loading everything once."""
+        return [self.ask(question) for question in questions]
+
+    def _update_index(self, rebuild: bool = False) -> None:
+        from kb.passage_search import update_index
+
+        update_index(self, rebuild=rebuild)
 
     def documents(self) -> tuple[DocumentEntry, ...]:
         return self.manifest.documents

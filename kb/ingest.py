@@ -90,7 +90,9 @@ def _check_text(path: str, text: str) -> None:
         raise IngestError(path, "is empty; nothing to ingest")
     control = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
     if control > max(8, len(text) // 100):
-        raise IngestError(path, "looks like a binary file (control characters); expected plain text or Markdown")
+        raise IngestError(
+            path, "looks like a binary file (control characters); expected plain text or Markdown"
+        )
     letters = sum(1 for ch in text if ch.isalpha())
     if letters < 20:
         raise IngestError(path, "has too little text to be a publication")
@@ -137,7 +139,9 @@ def _metadata_start(lines: list[tuple[int, str]]) -> int:
         if _METADATA_LINE.match(line):
             seen_key = True
             index = i
-        elif _LIST_ITEM.match(line) or (seen_key and len(line) < 200 and i > index - 3 and not line.endswith(".")):
+        elif _LIST_ITEM.match(line) or (
+            seen_key and len(line) < 200 and i > index - 3 and not line.endswith(".")
+        ):
             index = i
         else:
             break
@@ -232,7 +236,9 @@ def read_document(path: str | Path, max_bytes: int = MAX_BYTES) -> Document:
     if size == 0:
         raise IngestError(shown, "is empty; nothing to ingest")
     if size > max_bytes:
-        raise IngestError(shown, f"is {size / 1e6:.1f} MB; the limit for one publication is {max_bytes / 1e6:.0f} MB")
+        raise IngestError(
+            shown, f"is {size / 1e6:.1f} MB; the limit for one publication is {max_bytes / 1e6:.0f} MB"
+        )
     try:
         data = file.read_bytes()
     except OSError as error:

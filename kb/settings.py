@@ -18,23 +18,52 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TRIALKB_", env_file=".env", extra="ignore")
 
-    home: Path | None = Field(None, description="Knowledge base directory (default: the bundled KB built from the seed).")
+    home: Path | None = Field(
+        None, description="Knowledge base directory (default: the bundled KB built from the seed)."
+    )
     host: str = Field("127.0.0.1", description="Address `trialkb serve` listens on.")
     port: int = Field(8000, description="Port `trialkb serve` listens on.")
-    query_timeout: float = Field(10.0, description="Deadline in seconds for one SPARQL query; the query is killed past it.")
+    query_timeout: float = Field(
+        10.0, description="Deadline in seconds for one SPARQL query; the query is killed past it."
+    )
     max_query_length: int = Field(20_000, description="Longest SPARQL query accepted, in characters.")
-    max_query_nesting: int = Field(32, description="Deepest nesting of braces and parentheses accepted in a query.")
-    max_results: int = Field(10_000, description="Most rows (or triples) one query returns; past it the result is cut and flagged.")
+    max_query_nesting: int = Field(
+        32, description="Deepest nesting of braces and parentheses accepted in a query."
+    )
+    max_results: int = Field(
+        10_000, description="Most rows (or triples) one query returns; past it the result is cut and flagged."
+    )
     max_body_bytes: int = Field(1_000_000, description="Largest HTTP request body accepted, in bytes.")
-    max_concurrent_queries: int = Field(4, description="SPARQL queries run at once; beyond it and a short queue the server answers 503.")
-    query_workers: int = Field(2, description="Worker processes that run SPARQL queries (killed and replaced at the deadline).")
-    max_question_length: int = Field(2_000, description="Longest question `ask` considers, in characters; longer ones are cut.")
-    lock_timeout: float = Field(120.0, description="Seconds a writer waits for another writer's lock on the KB before failing.")
-    exact_index_limit: int = Field(20_000, description="Passage count up to which search uses an exact vector index; above it HNSW.")
-    online: bool = Field(False, description="Allow fetching ClinicalTrials.gov records over the network (`trialkb link` without --record).")
-    ctgov_base_url: str = Field("https://clinicaltrials.gov/api/v2", description="Base URL of the ClinicalTrials.gov API v2.")
-    cache_dir: Path | None = Field(None, description="Cache for registry records and the exported ONNX encoder (default: ~/.cache/trialkb).")
-    public_base_url: str | None = Field(None, description="Base URL the service is reached at, for links in pages (default: from the request).")
+    max_concurrent_queries: int = Field(
+        4, description="SPARQL queries run at once; beyond it and a short queue the server answers 503."
+    )
+    query_workers: int = Field(
+        2, description="Worker processes that run SPARQL queries (killed and replaced at the deadline)."
+    )
+    max_question_length: int = Field(
+        2_000, description="Longest question `ask` considers, in characters; longer ones are cut."
+    )
+    lock_timeout: float = Field(
+        120.0, description="Seconds a writer waits for another writer's lock on the KB before failing."
+    )
+    exact_index_limit: int = Field(
+        20_000, description="Passage count up to which search uses an exact vector index; above it HNSW."
+    )
+    online: bool = Field(
+        False,
+        description="Allow fetching ClinicalTrials.gov records over the network (`trialkb link` without --record).",
+    )
+    ctgov_base_url: str = Field(
+        "https://clinicaltrials.gov/api/v2", description="Base URL of the ClinicalTrials.gov API v2."
+    )
+    cache_dir: Path | None = Field(
+        None,
+        description="Cache for registry records and the exported ONNX encoder (default: ~/.cache/trialkb).",
+    )
+    public_base_url: str | None = Field(
+        None,
+        description="Base URL the service is reached at, for links in pages (default: from the request).",
+    )
 
     def resolved_home(self) -> Path:
         return (self.home or bundled_home()).expanduser().resolve()

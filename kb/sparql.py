@@ -8,9 +8,10 @@ and the protocol's graph parameters may only name graphs the KB holds; caps on l
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from dataclasses import dataclass
 
 import pyoxigraph as ox
 
@@ -29,7 +30,13 @@ GRAPH_FORMATS: dict[str, tuple[str, ox.RdfFormat | None]] = {
     "rdfxml": ("application/rdf+xml", ox.RdfFormat.RDF_XML),
     "jsonld": ("application/ld+json", None),  # Oxigraph writes no JSON-LD for graphs: rdflib does
 }
-FORMAT_ALIASES = {"ttl": "turtle", "nt": "ntriples", "xml-rdf": "rdfxml", "rdf": "rdfxml", "json-ld": "jsonld"}
+FORMAT_ALIASES = {
+    "ttl": "turtle",
+    "nt": "ntriples",
+    "xml-rdf": "rdfxml",
+    "rdf": "rdfxml",
+    "json-ld": "jsonld",
+}
 
 _COMMENT_OR_LITERAL = re.compile(
     r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*',
@@ -68,7 +75,9 @@ class QueryOutput:
 
 def _blank_out(text: str) -> str:
     """The query with comments and string literals replaced by spaces (offsets kept)."""
-    return _COMMENT_OR_LITERAL.sub(lambda m: " " * len(m.group(0)) if m.group(0).startswith("#") else '""', text)
+    return _COMMENT_OR_LITERAL.sub(
+        lambda m: " " * len(m.group(0)) if m.group(0).startswith("#") else '""', text
+    )
 
 
 def _nesting(text: str) -> int:
@@ -94,7 +103,9 @@ def _expand(name: str, prologue: str) -> str:
     return name
 
 
-def check_query(query: str, *, known_graphs: set[str], max_length: int = 20_000, max_nesting: int = 32) -> QueryPlan:
+def check_query(
+    query: str, *, known_graphs: set[str], max_length: int = 20_000, max_nesting: int = 32
+) -> QueryPlan:
     """Refuse what a public read-only endpoint must not run; raise `QueryRejected` with the reason."""
     if not query or not query.strip():
         raise QueryRejected("empty query")
@@ -122,11 +133,15 @@ def check_query(query: str, *, known_graphs: set[str], max_length: int = 20_000,
         (from_named if match.group(1) else from_graphs).append(iri)
     unknown = [g for g in from_graphs + from_named if g not in known_graphs]
     if unknown:
-        raise QueryRejected(f"graph {unknown[0]} is not held by this knowledge base (graphs are never fetched)")
+        raise QueryRejected(
+            f"graph {unknown[0]} is not held by this knowledge base (graphs are never fetched)"
+        )
     return QueryPlan(query, form.group(1).upper(), tuple(from_graphs), tuple(from_named))
 
 
-def check_graph_parameters(default_graphs: list[str], named_graphs: list[str], known_graphs: set[str]) -> None:
+def check_graph_parameters(
+    default_graphs: list[str], named_graphs: list[str], known_graphs: set[str]
+) -> None:
     for iri in [*default_graphs, *named_graphs]:
         if iri not in known_graphs:
             raise QueryRejected(f"graph {iri} is not held by this knowledge base (graphs are never fetched)")
@@ -137,7 +152,9 @@ def normalise_format(name: str, plan: QueryPlan) -> str:
     allowed = GRAPH_FORMATS if plan.returns_graph else RESULT_FORMATS
     if name not in allowed:
         kind = "graphs" if plan.returns_graph else "SELECT and ASK results"
-        raise QueryRejected(f"format {name!r} is not available for {kind}; choose one of {', '.join(allowed)}")
+        raise QueryRejected(
+            f"format {name!r} is not available for {kind}; choose one of {', '.join(allowed)}"
+        )
     return name
 
 
@@ -181,16 +198,18 @@ def execute(
     return QueryOutput(plan.form, media, body, truncated, len(triples))
 
 
-def _take(iterator: object, limit: int) -> tuple[list, bool]:  # type: ignore[type-arg]
-    rows = []
-    for item in iterator:  # type: ignore[attr-defined]
+def _take(iterator: Iterable[Any], limit: int) -> tuple[list[Any], bool]:
+    rows: list[Any] = []
+    for item in iterator:
         if len(rows) >= limit:
             return rows, True
         rows.append(item)
     return rows, False
 
 
-def _serialize_solutions(variables: list[ox.Variable], rows: list[ox.QuerySolution], fmt: ox.QueryResultsFormat) -> bytes:
+def _serialize_solutions(
+    variables: list[ox.Variable], rows: list[ox.QuerySolution], fmt: ox.QueryResultsFormat
+) -> bytes:
     # Re-run serialisation through a small store-less path: build SPARQL JSON/XML/CSV/TSV from rows.
     from kb.sparql_results import serialize_solutions
 
@@ -199,7 +218,10 @@ def _serialize_solutions(variables: list[ox.Variable], rows: list[ox.QuerySoluti
 
 def _serialize_triples(triples: list[ox.Triple], rdf_format: ox.RdfFormat | None) -> bytes:
     if rdf_format is not None:
-        return ox.serialize(triples, format=rdf_format, prefixes={p: str(ns) for p, ns in PREFIXES.items()}) or b""
+        return (
+            ox.serialize(triples, format=rdf_format, prefixes={p: str(ns) for p, ns in PREFIXES.items()})
+            or b""
+        )
     from rdflib import Graph
 
     graph = Graph()
@@ -234,7 +256,9 @@ def python_value(term: object) -> Any:
 
 def select_rows(store: ox.Store, query: str) -> list[dict[str, Any]]:
     """Run a trusted SELECT over the union of all graphs; rows as dicts of Python values."""
-    result = store.query(query, use_default_graph_as_union=True, prefixes={p: str(ns) for p, ns in PREFIXES.items()})
+    result = store.query(
+        query, use_default_graph_as_union=True, prefixes={p: str(ns) for p, ns in PREFIXES.items()}
+    )
     if not isinstance(result, ox.QuerySolutions):
         raise QueryRejected("select_rows expects a SELECT query")
     names = [v.value for v in result.variables]

@@ -66,17 +66,25 @@ def _csv_term(term: object) -> str:
     return getattr(term, "value", str(term))
 
 
-def serialize_solutions(variables: Sequence[str], rows: Sequence[ox.QuerySolution], fmt: ox.QueryResultsFormat) -> bytes:
+def serialize_solutions(
+    variables: Sequence[str], rows: Sequence[ox.QuerySolution], fmt: ox.QueryResultsFormat
+) -> bytes:
     if fmt == ox.QueryResultsFormat.JSON:
         bindings = [{v: _json_term(row[v]) for v in variables if row[v] is not None} for row in rows]
-        return json.dumps({"head": {"vars": list(variables)}, "results": {"bindings": bindings}}, ensure_ascii=False).encode()
+        return json.dumps(
+            {"head": {"vars": list(variables)}, "results": {"bindings": bindings}}, ensure_ascii=False
+        ).encode()
     if fmt == ox.QueryResultsFormat.XML:
         parts = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n<head>']
         parts += [f"<variable name={quoteattr(v)}/>" for v in variables]
         parts.append("</head>\n<results>")
         for row in rows:
             parts.append("<result>")
-            parts += [f"<binding name={quoteattr(v)}>{_xml_term(row[v])}</binding>" for v in variables if row[v] is not None]
+            parts += [
+                f"<binding name={quoteattr(v)}>{_xml_term(row[v])}</binding>"
+                for v in variables
+                if row[v] is not None
+            ]
             parts.append("</result>")
         parts.append("</results>\n</sparql>\n")
         return "".join(parts).encode()
@@ -101,4 +109,8 @@ def serialize_boolean(value: bool, fmt: ox.QueryResultsFormat) -> bytes:
             '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n'
             f"<head/>\n<boolean>{text}</boolean>\n</sparql>\n"
         ).encode()
-    return f"_askResult\r\n{text}\r\n".encode() if fmt == ox.QueryResultsFormat.CSV else f"?_askResult\n{text}\n".encode()
+    return (
+        f"_askResult\r\n{text}\r\n".encode()
+        if fmt == ox.QueryResultsFormat.CSV
+        else f"?_askResult\n{text}\n".encode()
+    )

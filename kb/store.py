@@ -66,7 +66,8 @@ class Manifest:
     def from_json(cls, text: str) -> Manifest:
         data = json.loads(text)
         documents = tuple(
-            DocumentEntry(**{**entry, "trials": tuple(entry.get("trials", ()))}) for entry in data.get("documents", [])
+            DocumentEntry(**{**entry, "trials": tuple(entry.get("trials", ()))})
+            for entry in data.get("documents", [])
         )
         return cls(
             snapshot=data["snapshot"],
@@ -119,11 +120,15 @@ class KBDirectory:
     def read_manifest(self) -> Manifest:
         path = self.home / MANIFEST
         if not path.is_file():
-            raise KBNotFound(f"{self.home} holds no knowledge base (no {MANIFEST}); run `trialkb ingest FILE` or `trialkb build`")
+            raise KBNotFound(
+                f"{self.home} holds no knowledge base (no {MANIFEST}); run `trialkb ingest FILE` or `trialkb build`"
+            )
         try:
             return Manifest.from_json(path.read_text(encoding="utf-8"))
         except (ValueError, KeyError, TypeError) as error:
-            raise KBCorrupt(f"{path} is damaged ({error}); restore it or rebuild with `trialkb build`") from None
+            raise KBCorrupt(
+                f"{path} is damaged ({error}); restore it or rebuild with `trialkb build`"
+            ) from None
 
     def read_snapshot(self, manifest: Manifest) -> bytes:
         """The snapshot's bytes, after checking them against the manifest's checksum."""
@@ -133,7 +138,9 @@ class KBDirectory:
         except OSError:
             raise KBCorrupt(f"{path} is missing; restore it or rebuild with `trialkb build`") from None
         if hashlib.sha256(data).hexdigest() != manifest.sha256:
-            raise KBCorrupt(f"{path} does not match its checksum in {MANIFEST}; it is not served. Rebuild with `trialkb build`")
+            raise KBCorrupt(
+                f"{path} does not match its checksum in {MANIFEST}; it is not served. Rebuild with `trialkb build`"
+            )
         return data
 
     @contextmanager
@@ -146,7 +153,9 @@ class KBDirectory:
         try:
             lock.acquire(timeout=timeout)
         except Timeout:
-            raise KBBusy(f"another process is writing {self.home}; waited {timeout:.0f} s (TRIALKB_LOCK_TIMEOUT)") from None
+            raise KBBusy(
+                f"another process is writing {self.home}; waited {timeout:.0f} s (TRIALKB_LOCK_TIMEOUT)"
+            ) from None
         try:
             yield
         finally:

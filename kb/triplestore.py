@@ -79,7 +79,7 @@ class TripleStore:
 
     def to_nquads(self) -> bytes:
         """Canonical N-Quads: sorted lines, so one KB content always gives the same bytes."""
-        data = self.native.dump(format=ox.RdfFormat.N_QUADS)
+        data = self.native.dump(format=ox.RdfFormat.N_QUADS) or b""
         lines = sorted(set(line for line in data.decode("utf-8").splitlines() if line.strip()))
         return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
 

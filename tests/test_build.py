@@ -1,0 +1,111 @@
+"""Building the KB: the bundled KB is reproducible, valid, traceable, and merges entities across documents."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from support import BUNDLED_HOME, CORPUS, SEED
+
+from kb.facade import KnowledgeBase
+from kb.store import KBDirectory
+
+
+@pytest.fixture(scope="module")
+def seed_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    home = tmp_path_factory.mktemp("seed")
+    shutil.copytree(BUNDLED_HOME / "sources", home / "sources")
+    kb = KnowledgeBase(home)
+    kb.build()
+    return kb
+
+
+@pytest.fixture(scope="module")
+def corpus_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    kb = KnowledgeBase(tmp_path_factory.mktemp("corpus"))
+    report = kb.ingest([SEED, *CORPUS])
+    assert not report.failed, report
+    return kb
+
+
+def test_build_reproduces_the_committed_kb(seed_kb: KnowledgeBase) -> None:
+    committed = KBDirectory(BUNDLED_HOME)
+    manifest = committed.read_manifest()
+    assert seed_kb.store.to_nquads() == committed.read_snapshot(manifest), (
+        "the committed KB under kb/data/kb differs from a fresh build: run `trialkb build` and commit"
+    )
+
+
+def test_seed_kb_conforms_to_the_shapes(seed_kb: KnowledgeBase) -> None:
+    report = seed_kb.validate()
+    assert report.conforms, report.text
+
+
+def test_complete_remission_with_unit_and_passage(seed_kb: KnowledgeBase) -> None:
+    rows = seed_kb.select(
+        """
+        SELECT ?value ?unit ?text WHERE {
+          ?o a tkb:OutcomeMeasurement ; tkb:measures/rdfs:label ?l ; tkb:numericValue ?value ; tkb:unit ?unit .
+          FILTER(CONTAINS(LCASE(?l), "complete remission"))
+          ?s rdf:subject ?o ; rdf:predicate tkb:numericValue ; prov:wasDerivedFrom ?p .
+          ?p prov:value ?text .
+        }"""
+    )
+    assert rows, "no complete remission outcome"
+    row = rows[0]
+    assert row["value"] == Decimal("97")
+    assert row["unit"] == "http://qudt.org/vocab/unit/PERCENT"
+    assert "complete remission rate of 97%" in row["text"]
+
+
+def test_every_fact_traces_to_a_passage_offset(seed_kb: KnowledgeBase) -> None:
+    rows = seed_kb.select(
+        """SELECT ?quote ?start ?end ?doc WHERE {
+             ?s a rdf:Statement ; tkb:quote ?quote ; tkb:startOffset ?start ; tkb:endOffset ?end ;
+                prov:wasDerivedFrom/dcterms:isPartOf ?doc }"""
+    )
+    assert len(rows) > 25
+    text = SEED.read_text(encoding="utf-8")
+    for row in rows:
+        assert text[row["start"] : row["end"]] == row["quote"]
+
+
+def test_four_trials_with_nct_ids(corpus_kb: KnowledgeBase) -> None:
+    rows = corpus_kb.select(
+        "SELECT DISTINCT ?label ?nct WHERE { ?t a tkb:ClinicalTrial ; rdfs:label ?label ; tkb:nctId ?nct }"
+    )
+    ncts = {row["nct"] for row in rows}
+    assert ncts == {"NCT03739814", "NCT02003222", "NCT02614066", "NCT03367299"}
+    labels = " ".join(row["label"] for row in rows)
+    for name in ("A041703", "E1910", "ZUMA-3", "LAL2317"):
+        assert name in labels
+
+
+def test_blinatumomab_is_one_shared_node(corpus_kb: KnowledgeBase) -> None:
+    rows = corpus_kb.select(
+        """SELECT DISTINCT ?drug ?trial WHERE { ?trial tkb:intervention ?drug . ?drug rdfs:label ?l .
+             FILTER(LCASE(?l) = "blinatumomab") }"""
+    )
+    assert len({row["drug"] for row in rows}) == 1
+    assert len({row["trial"] for row in rows}) == 3  # A041703, E1910, LAL2317
+
+
+def test_reingesting_the_same_file_changes_nothing(corpus_kb: KnowledgeBase) -> None:
+    before = corpus_kb.manifest.sha256
+    report = corpus_kb.ingest([SEED])
+    assert [o.status for o in report.outcomes] == ["unchanged"]
+    assert corpus_kb.manifest.sha256 == before
+
+
+def test_updated_file_replaces_its_graph(tmp_path: Path) -> None:
+    kb = KnowledgeBase(tmp_path / "kb")
+    source = tmp_path / "e1910.txt"
+    source.write_text(CORPUS[0].read_text(encoding="utf-8"))
+    kb.ingest([source])
+    source.write_text(source.read_text().replace("488 adults", "500 adults"))
+    report = kb.ingest([source])
+    assert [o.status for o in report.outcomes] == ["updated"]
+    counts = {row["n"] for row in kb.select("SELECT ?n WHERE { ?c tkb:enrolledCount ?n }")}
+    assert 500 in counts and 488 not in counts

@@ -40,6 +40,18 @@ class Settings(BaseSettings):
     query_workers: int = Field(
         2, description="Worker processes that run SPARQL queries (killed and replaced at the deadline)."
     )
+    max_queued_queries: int = Field(
+        16,
+        description="Requests that may wait for a query slot beyond max_concurrent_queries; past it 503 with Retry-After.",
+    )
+    queue_timeout: float = Field(
+        5.0,
+        description="Seconds a request may wait for a query slot or a free worker before a 503 with Retry-After.",
+    )
+    query_memory_limit_mb: int = Field(
+        2048,
+        description="Address-space cap of each query worker process in MiB (0: none); a query past it fails, the server stays up.",
+    )
     max_question_length: int = Field(
         2_000, description="Longest question `ask` considers, in characters; longer ones are cut."
     )

@@ -1,0 +1,158 @@
+"""A pool of long-lived query worker processes, awaited without blocking the event loop.
+
+Each worker holds the KB open and answers over a pipe; the server waits on the pipe's file descriptor
+with `loop.add_reader` (no thread per query). Past the deadline the worker is killed with SIGKILL and a
+fresh one is forked from a forkserver that has the KB's modules preloaded, so replacing one is quick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import pickle
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+
+from kb.api.problems import Problem
+from kb.api.worker import QueryJob, Reply, WorkerConfig
+from kb.errors import QueryTimeout
+
+log = logging.getLogger("trialkb.api.pool")
+
+
+@dataclass(eq=False)
+class Worker:
+    process: BaseProcess
+    connection: Connection
+    generation: str = ""
+    jobs: int = field(default=0)
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.process.kill()
+        with contextlib.suppress(OSError):
+            self.connection.close()
+
+
+async def _readable(connection: Connection, timeout: float) -> None:
+    """Wait until ``connection`` has data (or EOF), at most ``timeout`` seconds (TimeoutError past it)."""
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    descriptor = connection.fileno()
+    loop.add_reader(descriptor, lambda: ready.done() or ready.set_result(None))
+    try:
+        async with asyncio.timeout(timeout):
+            await ready
+    finally:
+        loop.remove_reader(descriptor)
+
+
+class WorkerPool:
+    """``size`` worker processes; `run` sends a job to an idle one and enforces the deadline."""
+
+    def __init__(self, config: WorkerConfig, size: int, startup_timeout: float = 120.0) -> None:
+        self.config = config
+        self.size = max(1, size)
+        self.startup_timeout = startup_timeout
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["kb.api.worker"])
+        self._idle: asyncio.Queue[Worker] = asyncio.Queue()
+        self._workers: set[Worker] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+        self.replaced = 0
+
+    @property
+    def ready(self) -> int:
+        return sum(1 for worker in self._workers if worker.process.is_alive())
+
+    async def start(self, wait: bool = True) -> None:
+        spawns = [self._spawn() for _ in range(self.size)]
+        if wait:
+            await asyncio.gather(*spawns)
+        else:
+            for spawn in spawns:
+                self._background(spawn)
+
+    async def close(self) -> None:
+        self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
+        for worker in list(self._workers):
+            worker.kill()
+        await asyncio.gather(*(asyncio.to_thread(w.process.join, 2) for w in self._workers), return_exceptions=True)
+        self._workers.clear()
+
+    async def run(self, job: QueryJob, deadline: float, wait: float) -> Reply:
+        """The worker's reply to ``job``; `QueryTimeout` past ``deadline`` (the worker is killed and replaced)."""
+        try:
+            async with asyncio.timeout(wait):
+                worker = await self._idle.get()
+        except TimeoutError:
+            raise Problem(
+                503, f"no query worker became free within {wait:g} s; try again shortly",
+                kind="overloaded", headers={"Retry-After": "2"},
+            ) from None  # fmt: skip
+        try:
+            worker.connection.send_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+            await _readable(worker.connection, deadline)
+            reply: Reply = pickle.loads(worker.connection.recv_bytes())
+        except TimeoutError:
+            self._replace(worker)
+            raise QueryTimeout(
+                f"the query ran past its deadline of {deadline:g} s and was stopped (TRIALKB_QUERY_TIMEOUT)"
+            ) from None
+        except (EOFError, OSError, pickle.UnpicklingError):
+            self._replace(worker)
+            raise Problem(
+                503, "the query stopped its worker (it may have used too much memory); it was not answered",
+                kind="worker-died", headers={"Retry-After": "1"},
+            ) from None  # fmt: skip
+        except BaseException:  # cancelled mid-query: the worker's state is unknown, so it is replaced
+            self._replace(worker)
+            raise
+        worker.jobs += 1
+        self._idle.put_nowait(worker)
+        return reply
+
+    def _replace(self, worker: Worker) -> None:
+        worker.kill()
+        self._workers.discard(worker)
+        self.replaced += 1
+        self._background(asyncio.to_thread(worker.process.join, 5))
+        if not self._closing:
+            self._background(self._spawn())
+
+    def _background(self, awaitable: object) -> None:
+        task = asyncio.ensure_future(awaitable)  # type: ignore[call-overload]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _start_process(self) -> Worker:
+        from kb.api.worker import main
+
+        parent, child = self._context.Pipe(duplex=True)
+        process = self._context.Process(target=main, args=(child, self.config), daemon=True, name="trialkb-query")
+        process.start()
+        child.close()
+        return Worker(process, parent)
+
+    async def _spawn(self) -> None:
+        while not self._closing:
+            worker = await asyncio.to_thread(self._start_process)
+            try:
+                await _readable(worker.connection, self.startup_timeout)
+                message = pickle.loads(worker.connection.recv_bytes())
+            except (TimeoutError, EOFError, OSError, pickle.UnpicklingError) as error:
+                message = ("failed", f"{type(error).__name__}")
+            if message[0] == "ready":
+                worker.generation = message[1]
+                self._workers.add(worker)
+                self._idle.put_nowait(worker)
+                return
+            worker.kill()
+            log.error("query worker failed to start: %s; retrying in 2 s", message[1])
+            await asyncio.sleep(2)

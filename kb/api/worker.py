@@ -1,0 +1,108 @@
+"""The query worker process: opens the KB once, then answers checked queries read from a pipe.
+
+A worker may be killed (SIGKILL) at any moment, which is how deadlines are enforced: neither a Python
+thread nor Oxigraph can interrupt a running query. Messages are pickled tuples over a
+`multiprocessing.Connection`, one request and one reply at a time.
+"""
+
+from __future__ import annotations
+
+import pickle
+import resource
+import signal
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from kb.errors import TrialKBError
+from kb.facade import KnowledgeBase
+from kb.sparql import QueryPlan, execute
+
+# A graph IRI the KB never holds: stands for "no graphs" where pyoxigraph reads an empty list as "not given".
+EMPTY_GRAPH = "urn:trialkb:no-graph"
+
+Reply = tuple[Any, ...]
+"""("ok", form, media type, body, truncated, count) or ("error", status, problem kind, message)."""
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What a worker needs to open the KB and run queries like the server would."""
+
+    home: str
+    max_results: int
+    memory_limit_mb: int = 0
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    """A query already checked by the server (`kb.sparql.check_query`), with its protocol dataset."""
+
+    text: str
+    form: str
+    from_graphs: tuple[str, ...]
+    from_named_graphs: tuple[str, ...]
+    result_format: str
+    default_graphs: tuple[str, ...]
+    named_graphs: tuple[str, ...]
+    base_iri: str
+    generation: str
+
+
+def run_job(kb: KnowledgeBase, job: QueryJob, max_results: int) -> Reply:
+    """Execute one job on the worker's KB, reloading first if the server has seen a newer commit."""
+    if job.generation and job.generation != kb.manifest.sha256:
+        kb.reload()
+    # The protocol's base IRI is the endpoint's URL; a BASE ahead of the prologue says so (a later BASE wins).
+    text = f"BASE <{job.base_iri}>\n{job.text}" if job.base_iri else job.text
+    plan = QueryPlan(text, job.form, job.from_graphs, job.from_named_graphs)
+    default_graphs, named_graphs = list(job.default_graphs), list(job.named_graphs)
+    if default_graphs or named_graphs:
+        # A protocol dataset replaces the query's whole dataset (SPARQL 1.1 Protocol §2.1.4): a part it
+        # leaves out is empty, not the query's FROM nor every graph.
+        default_graphs = default_graphs or [EMPTY_GRAPH]
+        named_graphs = named_graphs or [EMPTY_GRAPH]
+    try:
+        output = execute(
+            kb.store.native,
+            plan,
+            job.result_format,
+            default_graphs=default_graphs,
+            named_graphs=named_graphs,
+            max_results=max_results,
+        )
+    except TrialKBError as error:
+        return ("error", error.status, type(error).__name__, str(error))
+    except MemoryError:
+        return ("error", 503, "QueryTooLarge", "the query needed more memory than a query may use")
+    return ("ok", output.form, output.media_type, output.body, output.truncated, output.count)
+
+
+def _limit_memory(megabytes: int) -> None:
+    if megabytes > 0:
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def main(connection: Connection, config: WorkerConfig) -> None:
+    """Worker entry point: load the KB, say ready, then serve jobs until the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server shuts workers down; Ctrl-C is its business
+    kb = KnowledgeBase(config.home)
+    try:
+        generation = kb.manifest.sha256
+        kb.store  # noqa: B018 - load the snapshot now, not during the first query's deadline
+    except TrialKBError as error:
+        connection.send_bytes(pickle.dumps(("failed", str(error))))
+        return
+    _limit_memory(config.memory_limit_mb)
+    connection.send_bytes(pickle.dumps(("ready", generation)))
+    while True:
+        try:
+            job = pickle.loads(connection.recv_bytes())
+        except (EOFError, OSError):
+            return  # the server went away
+        try:
+            reply = run_job(kb, job, config.max_results)
+        except Exception as error:  # noqa: BLE001 - any failure is the client's answer, not the worker's death
+            reply = ("error", 500, "WorkerError", f"the query failed: {type(error).__name__}: {error}")
+        connection.send_bytes(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))

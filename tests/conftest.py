@@ -1,0 +1,125 @@
+"""Shared fixtures: a live TrialKB server in a subprocess (`live_server`), and a small KB to serve (`sample_kb`)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_HOME = ROOT / "kb" / "data" / "kb"
+R = "https://w3id.org/trialkb/resource/"
+O = "https://w3id.org/trialkb/ontology#"
+G = "https://w3id.org/trialkb/graph/"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+PROV = "http://www.w3.org/ns/prov#"
+DOC = "sample-doc"
+# A small KB in TrialKB's vocabulary: a trial, a drug with identifiers, an outcome with its source passage.
+SAMPLE_QUADS = f"""
+<{R}trial/a041703> <{RDF}type> <{O}ClinicalTrial> <{G}{DOC}> .
+<{R}trial/a041703> <{LABEL}> "A041703" <{G}{DOC}> .
+<{R}trial/a041703> <{O}nctId> "NCT03739814" <{G}{DOC}> .
+<{R}trial/a041703> <{O}hasOutcome> <{R}outcome/{DOC}-cr> <{G}{DOC}> .
+<{R}trial/a041703> <{O}intervention> <{R}drug/inotuzumab-ozogamicin> <{G}{DOC}> .
+<{R}trial/a041703> <http://www.w3.org/2004/02/skos/core#exactMatch> <http://identifiers.org/clinicaltrials:NCT03739814> <{G}{DOC}> .
+<{R}outcome/{DOC}-cr> <{RDF}type> <{O}OutcomeMeasurement> <{G}{DOC}> .
+<{R}outcome/{DOC}-cr> <{O}numericValue> "97"^^<http://www.w3.org/2001/XMLSchema#decimal> <{G}{DOC}> .
+<{R}outcome/{DOC}-cr> <{O}unitLabel> "%" <{G}{DOC}> .
+<{R}outcome/{DOC}-cr> <{PROV}wasDerivedFrom> <{R}passage/{DOC}-p3> <{G}{DOC}> .
+<{R}passage/{DOC}-p3> <{RDF}type> <{O}Passage> <{G}{DOC}> .
+<{R}passage/{DOC}-p3> <{PROV}value> "The complete remission rate was 97%." <{G}{DOC}> .
+<{R}passage/{DOC}-p3> <http://purl.org/dc/terms/isPartOf> <{R}document/{DOC}> <{G}{DOC}> .
+<{R}document/{DOC}> <{RDF}type> <{O}SourceDocument> <{G}{DOC}> .
+<{R}document/{DOC}> <{LABEL}> "Sample news release" <{G}{DOC}> .
+<{R}statement/s1> <{RDF}type> <{RDF}Statement> <{G}{DOC}> .
+<{R}statement/s1> <{RDF}subject> <{R}outcome/{DOC}-cr> <{G}{DOC}> .
+<{R}statement/s1> <{RDF}predicate> <{O}numericValue> <{G}{DOC}> .
+<{R}statement/s1> <{RDF}object> "97"^^<http://www.w3.org/2001/XMLSchema#decimal> <{G}{DOC}> .
+<{R}statement/s1> <{PROV}wasDerivedFrom> <{R}passage/{DOC}-p3> <{G}{DOC}> .
+<{R}statement/s1> <{O}quote> "complete remission rate was 97%" <{G}{DOC}> .
+<{R}drug/inotuzumab-ozogamicin> <{RDF}type> <{O}Drug> <{G}lexicon> .
+<{R}drug/inotuzumab-ozogamicin> <{LABEL}> "inotuzumab ozogamicin" <{G}lexicon> .
+<{R}drug/inotuzumab-ozogamicin> <http://www.w3.org/2004/02/skos/core#exactMatch> <http://www.wikidata.org/entity/Q3799041> <{G}lexicon> .
+"""
+
+
+def write_kb(home: Path, nquads: str) -> Path:
+    """A KB directory holding exactly ``nquads`` (no extraction involved)."""
+    from kb.store import KBDirectory, Manifest
+
+    data = ("\n".join(sorted(line.strip() for line in nquads.splitlines() if line.strip())) + "\n").encode()
+    KBDirectory(home).commit(data, Manifest(snapshot="", sha256="", triples=data.count(b"\n")))
+    return home
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_server(home: Path, env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[str]:
+    """Start `trialkb serve` on a free port for ``home``; yield its base URL once it is ready; stop it."""
+    port = free_port()
+    environment = dict(os.environ, TRIALKB_HOME=str(home), HF_HUB_OFFLINE="1", **(env or {}))
+    command = [sys.executable, "-m", "kb", "--home", str(home), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    log = tempfile.TemporaryFile()  # not a pipe: a chatty server must never block on a full one
+    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"server exited: {log.read().decode(errors='replace')[-2000:]}")
+            try:
+                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not become ready in time")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[Callable[..., object]]:
+    """Factory: ``live_server(home, **env)`` starts a server (stopped at session end) and returns its URL."""
+    stack: list[object] = []
+
+    def start(home: Path, **env: str) -> str:
+        manager = running_server(home, env)
+        stack.append(manager)
+        return manager.__enter__()
+
+    yield start
+    for manager in reversed(stack):
+        manager.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def sample_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled KB when it has been built, else a small KB in the same vocabulary."""
+    if (BUNDLED_HOME / "manifest.json").is_file():
+        return BUNDLED_HOME
+    return write_kb(tmp_path_factory.mktemp("sample-kb"), SAMPLE_QUADS)

@@ -1,0 +1,106 @@
+"""Shared state of one extraction run: the document, the lexicon, the entities found so far, the facts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from kb.ingest import slugify
+from kb.lexicon import Lexicon, LexiconEntry, LexiconMatch
+from kb.models import Document, Entity, Evidence, Fact, Passage, Scalar, Value
+
+TEXT_SECTIONS = ("title", "body")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """An entity mentioned at a span of the document text."""
+
+    entity: Entity
+    start: int
+    end: int
+
+
+@dataclass
+class Context:
+    """What extractors share: they read the document and earlier findings, and append facts."""
+
+    document: Document
+    lexicon: Lexicon
+    facts: list[Fact] = field(default_factory=list)
+    trial: Entity | None = None
+    trial_name: str | None = None
+    trial_mentions: list[tuple[int, int]] = field(default_factory=list)
+    cohort: Entity | None = None
+    arms: dict[str, Entity] = field(default_factory=dict)
+    drug_mentions: list[Mention] = field(default_factory=list)
+    publication: Entity | None = None
+    _seen: set[tuple[Entity, str, Entity | Value]] = field(default_factory=set)
+    _matches: dict[str, list[LexiconMatch]] = field(default_factory=dict)
+
+    @property
+    def source(self) -> Entity:
+        """The source document as an entity."""
+        return Entity("SourceDocument", self.document.id, self.document.title or self.document.path)
+
+    def passages(self, sections: tuple[str, ...] = TEXT_SECTIONS) -> Iterator[Passage]:
+        """Passages of the given sections, in order."""
+        return (p for p in self.document.passages if p.section in sections)
+
+    def matches(self, passage: Passage, kind: str | None = None) -> list[LexiconMatch]:
+        """Lexicon mentions in a passage (offsets into the document text), optionally of one kind."""
+        if passage.id not in self._matches:
+            found = self.lexicon.find_all(passage.text)
+            self._matches[passage.id] = [
+                LexiconMatch(m.entry, m.start + passage.start, m.end + passage.start, m.surface)
+                for m in found
+            ]
+        return [m for m in self._matches[passage.id] if kind is None or m.entry.kind == kind]
+
+    def evidence(self, start: int, end: int) -> Evidence:
+        """Evidence for a span, clamped to the passage that contains its start."""
+        for passage in self.document.passages:
+            if passage.start <= start < passage.end or (start == end == passage.end):
+                end = min(max(end, start), passage.end)
+                return Evidence(passage.id, start, end, self.document.text[start:end])
+        raise ValueError(f"span {start}-{end} is in no passage of {self.document.id}")
+
+    def add(self, subject: Entity, predicate: str, obj: Entity | Value, start: int, end: int) -> None:
+        """Record a fact once (the first evidence wins)."""
+        key = (subject, predicate, obj)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        self.facts.append(Fact(subject, predicate, obj, self.evidence(start, end)))
+
+    def add_value(
+        self,
+        subject: Entity,
+        predicate: str,
+        value: Scalar,
+        datatype: str,
+        start: int,
+        end: int,
+        unit: str | None = None,
+    ) -> None:
+        self.add(subject, predicate, Value(value, datatype, unit), start, end)
+
+    def scoped_key(self, *parts: str) -> str:
+        """A key for a document-scoped entity: the document id, then slugs of the parts."""
+        return "-".join([self.document.id, *(slugify(p) for p in parts)])
+
+    @property
+    def trial_label(self) -> str:
+        return self.trial.label if self.trial is not None else self.document.id
+
+
+def entity_for(entry: LexiconEntry) -> Entity:
+    """The entity of a lexicon entry."""
+    return Entity(entry.kind, entry.key, entry.label)
+
+
+def find(pattern: str | re.Pattern[str], passage: Passage, flags: int = 0) -> Iterator[re.Match[str]]:
+    """Regex matches in a passage's text (add ``passage.start`` for document offsets)."""
+    compiled = pattern if isinstance(pattern, re.Pattern) else re.compile(pattern, flags)
+    return compiled.finditer(passage.text)

@@ -1,0 +1,134 @@
+"""Drugs: lexicon names and unknown INNs, with class, targets, mechanism and payload as the text states them."""
+
+from __future__ import annotations
+
+import re
+
+from kb.extract.context import Context, Mention, entity_for
+from kb.ingest import slugify
+from kb.models import Entity, Passage
+
+# International nonproprietary name stems of targeted and cellular therapies (WHO INN stem book).
+_INN = re.compile(
+    r"\b([a-z]{3,}(?:mab|leucel|tinib|lisib|ciclib|parib|rafenib|zomib|clax|tamab)"
+    r"(?:\s+(?:vedotin|ozogamicin|tesirine|mafodotin|deruxtecan|govitecan|autoleucel|ciloleucel|maraleucel|vicleucel|pegol))?)\b",
+    re.IGNORECASE,
+)
+_NOT_INTERVENTION = re.compile(
+    r"(?:prior|previous(?:ly)?|after\s+failure\s+of|refractory\s+to|resistant\s+to|intolerant\s+(?:of|to)|"
+    r"pretreated\s+with|exposed\s+to)\s+(?:treatment\s+with\s+|therapy\s+with\s+)?(?:\w+\s+){0,2}$",
+    re.IGNORECASE,
+)
+_APPOSITIVE = re.compile(r"^(?:\s*\([^)]*\))?(?:,\s*|\s+is\s+|\s+was\s+)(?:a|an)\s+")
+_PRECEDING_CLASS = re.compile(r"\b(?:the|a|an)\s+((?:[\w()-]+\s+){1,6})$", re.IGNORECASE)
+_TARGET_VERB = re.compile(r"^\s+(?:binds|targets|is\s+directed\s+against|recognizes|recognises)\s+([^.;]+)")
+_MECHANISM = re.compile(
+    r"\b(?:that|which)\s+((?:binds|targets|recruits|redirects|engages|delivers|kills|blocks|inhibits|"
+    r"brings|links|connects|activates|depletes)\b[^,.;]+)|\bdesigned\s+to\s+([^,.;]+)"
+)
+_PAYLOAD = re.compile(
+    r"\b(?:conjugated|linked|attached)\s+to\s+(?:a|an|the)?\s*(?:potent\s+|highly\s+|powerful\s+)?"
+    r"([\w-]+(?:\s+[\w-]+)?\s+(?:agent|toxin|drug|payload)|calicheamicin|monomethyl auristatin E|MMAE|"
+    r"pyrrolobenzodiazepine)",
+    re.IGNORECASE,
+)
+
+
+def find_drugs(ctx: Context) -> list[Mention]:
+    """Drug mentions in the title and body: lexicon entries, then unknown names with INN stems."""
+    mentions: list[Mention] = []
+    for passage in ctx.passages():
+        known = ctx.matches(passage, "Drug")
+        for known_match in known:
+            mentions.append(Mention(entity_for(known_match.entry), known_match.start, known_match.end))
+        for match in _INN.finditer(passage.text):
+            start, end = passage.start + match.start(1), passage.start + match.end(1)
+            if any(m.start < end and start < m.end for m in mentions):
+                continue
+            name = match.group(1).lower()
+            entry = ctx.lexicon.match_name("Drug", name)
+            entity = entity_for(entry) if entry else Entity("Drug", slugify(name), name)
+            mentions.append(Mention(entity, start, end))
+    mentions.sort(key=lambda m: m.start)
+    return mentions
+
+
+def extract_drugs(ctx: Context) -> None:
+    """Interventions of the trial, and what the text says each drug is and does."""
+    ctx.drug_mentions = find_drugs(ctx)
+    text = ctx.document.text
+    for mention in ctx.drug_mentions:
+        passage = _passage(ctx, mention.start)
+        before = text[passage.start : mention.start]
+        if ctx.trial is not None and not _NOT_INTERVENTION.search(before):
+            ctx.add(ctx.trial, "intervention", mention.entity, mention.start, mention.end)
+        _describe(ctx, mention, passage)
+
+
+def _passage(ctx: Context, offset: int) -> Passage:
+    return next(p for p in ctx.document.passages if p.start <= offset < p.end)
+
+
+def _describe(ctx: Context, mention: Mention, passage: Passage) -> None:
+    """Class, targets, mechanism and payload from an appositive ("X, a CD22-directed ADC ...") or a verb."""
+    text = ctx.document.text
+    drug = mention.entity
+    next_drug = min(
+        (m.start for m in ctx.drug_mentions if m.start > mention.end and m.entity != drug),
+        default=passage.end,
+    )
+    limit = min(next_drug, passage.end)
+    after = text[mention.end : limit]
+    spans: list[tuple[int, int]] = []
+    appositive = _APPOSITIVE.match(after)
+    if appositive:
+        spans.append((mention.end + appositive.end(), limit))
+    preceding = _PRECEDING_CLASS.search(text[passage.start : mention.start])
+    if preceding:
+        spans.append((passage.start + preceding.start(1), mention.start))
+    verb = _TARGET_VERB.match(after)
+    if verb:
+        span = (mention.end + verb.start(1), mention.end + verb.end(1))
+        _targets(ctx, drug, passage, span, mention.start)
+        ctx.add_value(
+            drug, "mechanism", text[mention.end : span[1]].strip(), "string", mention.start, span[1]
+        )
+    for start, end in spans:
+        description = text[start:end]
+        classes = [m for m in ctx.matches(passage, "DrugClass") if start <= m.start and m.end <= end]
+        if classes and start < mention.start:
+            classes = classes[-1:]  # "the bispecific antibody blinatumomab": the class right before the name
+        elif classes:
+            classes = classes[:1]
+        for match in classes:
+            ctx.add(
+                drug,
+                "drugClass",
+                entity_for(match.entry),
+                min(start, mention.start),
+                max(match.end, mention.end),
+            )
+        if start > mention.start:
+            _targets(ctx, drug, passage, (start, end), mention.start)
+            for found in _MECHANISM.finditer(description):
+                group = 1 if found.group(1) else 2
+                phrase_start, phrase_end = start + found.start(group), start + found.end(group)
+                ctx.add_value(
+                    drug,
+                    "mechanism",
+                    text[phrase_start:phrase_end].strip(),
+                    "string",
+                    mention.start,
+                    phrase_end,
+                )
+            payload = _PAYLOAD.search(description)
+            if payload:
+                value_end = start + payload.end(1)
+                ctx.add_value(drug, "payload", payload.group(1), "string", mention.start, value_end)
+
+
+def _targets(ctx: Context, drug: Entity, passage: Passage, span: tuple[int, int], drug_start: int) -> None:
+    start, end = span
+    for match in ctx.matches(passage, "MolecularTarget"):
+        if start <= match.start and match.end <= end:
+            ctx.add(drug, "target", entity_for(match.entry), drug_start, match.end)

@@ -1,0 +1,122 @@
+"""Organizations and their roles: who conducted, sponsored, supported or gave grants to the trial."""
+
+from __future__ import annotations
+
+import re
+
+from kb.extract.context import Context, entity_for
+from kb.ingest import slugify
+from kb.lexicon import LexiconMatch
+from kb.models import Entity
+
+# Each cue opens a region of the sentence; organizations listed in it get the cue's role.
+_CUES: tuple[tuple[str, str], ...] = (
+    (r"\bsponsored\s+(?:in\s+part\s+)?by\b", "sponsor"),
+    (r"\b(?:supported|underwritten)\s+(?:in\s+part\s+)?by\b", "support"),
+    (
+        r"\b(?:funded|financed)\s+(?:in\s+part\s+)?by\b|\bfunding\s+(?:was\s+provided\s+)?(?:from|by)\b",
+        "funding",
+    ),
+    (r"\bgrants?\s+(?:support\s+)?(?:from|by)\b", "grant"),
+    (r"\b(?:run|conducted|led|coordinated|carried\s+out)\s+by\b", "conducted"),
+    (r"\bresearchers\s+(?:from|at|of|with)\b|\binvestigators\s+(?:from|at|of|with)\b", "researchers"),
+)
+_CUE = re.compile("|".join(f"(?P<c{i}>{p})" for i, (p, _) in enumerate(_CUES)), re.IGNORECASE)
+_LINK = re.compile(r"^(?:\s*\([^)]*\))?\s*(?:,\s*|\s+)?(?:and\s+|&\s+|as\s+well\s+as\s+)?(?:the\s+|The\s+)?$")
+_VIA = re.compile(r"^(?:\s*\([^)]*\))?\s+(?:through|via|as\s+part\s+of)\s+(?:the\s+|its\s+)?$")
+_UNKNOWN_ORG = re.compile(
+    r"(?:the\s+)?((?:[A-Z][\w&'\u2019.-]*)(?:\s+(?:(?:of|for|and|in|the|de|di|del|dell['\u2019]\w+|&)\s+)*[A-Z][\w&'\u2019.-]*)*)"
+)
+
+
+def extract_organizations(ctx: Context) -> None:
+    """Roles of organizations towards the trial, and the image credit of the source document."""
+    _image_credit(ctx)
+    trial = ctx.trial
+    if trial is None:
+        return
+    for passage in ctx.passages():
+        cues = list(_CUE.finditer(passage.text))
+        for n, cue in enumerate(cues):
+            role = next(_CUES[i][1] for i in range(len(_CUES)) if cue.group(f"c{i}"))
+            region_end = cues[n + 1].start() if n + 1 < len(cues) else len(passage.text)
+            region_start = cue.end()
+            orgs = [
+                m
+                for m in ctx.matches(passage, "Organization")
+                if region_start <= m.start - passage.start and m.end - passage.start <= region_end
+            ]
+            listed, via = _listed(ctx, passage.start + region_start, orgs)
+            if not listed and role != "researchers":
+                unknown = _UNKNOWN_ORG.match(passage.text, region_start + 1)
+                if unknown and len(unknown.group(1)) > 3:
+                    span = (passage.start + unknown.start(1), passage.start + unknown.end(1))
+                    listed = [(Entity("Organization", slugify(unknown.group(1)), unknown.group(1)), *span)]
+            clause_start = passage.start + cue.start()
+            for org, _, end in listed:
+                _assign(ctx, trial, org, role, via, clause_start, end)
+
+
+def _listed(
+    ctx: Context, region_start: int, orgs: list[LexiconMatch]
+) -> tuple[list[tuple[Entity, int, int]], tuple[Entity, int] | None]:
+    """Organizations in a list right after the cue ("Pfizer and Amgen"), and a channel ("through the NCTN")."""
+    text = ctx.document.text
+    listed: list[tuple[Entity, int, int]] = []
+    via: tuple[Entity, int] | None = None
+    position = region_start
+    for match in orgs:
+        gap = text[position : match.start]
+        entity = entity_for(match.entry)
+        if listed and _VIA.match(gap):
+            via = (entity, match.end)
+            position = match.end
+            continue
+        if not _LINK.match(gap):
+            if listed or match.start - region_start > 8:
+                break
+        if any(entity == e for e, _, _ in listed):
+            position = match.end
+            continue
+        listed.append((entity, match.start, match.end))
+        position = match.end
+    return listed, via
+
+
+def _assign(
+    ctx: Context, trial: Entity, org: Entity, role: str, via: tuple[Entity, int] | None, start: int, end: int
+) -> None:
+    if role == "sponsor":
+        ctx.add(trial, "sponsor", org, start, end)
+    elif role == "conducted":
+        ctx.add(trial, "conductedBy", org, start, end)
+    elif role == "researchers":
+        entry = ctx.lexicon.get("Organization", org.key)
+        if entry is not None and entry.organization_type == "cooperative group":
+            ctx.add(trial, "conductedBy", org, start, end)
+    else:
+        funding = Entity(
+            "Funding", ctx.scoped_key("funding", org.key), f"{org.label} {role} of {trial.label}"
+        )
+        ctx.add(trial, "fundedBy", org, start, end)
+        ctx.add(trial, "hasFunding", funding, start, end)
+        ctx.add(funding, "funder", org, start, end)
+        ctx.add_value(funding, "fundingRole", role, "string", start, end)
+        if via is not None:
+            ctx.add(funding, "fundedVia", via[0], start, via[1])
+
+
+def _image_credit(ctx: Context) -> None:
+    for passage in ctx.passages(("metadata",)):
+        match = re.match(r"\s*Image\s+Credits?\s*:\s*(.+?)\s*$", passage.text, re.IGNORECASE)
+        if not match:
+            continue
+        name = match.group(1)
+        start = passage.start + match.start(1)
+        entry = ctx.lexicon.match_name("Organization", name)
+        if entry is not None:
+            org = entity_for(entry)
+        else:
+            found = [m for m in ctx.matches(passage, "Organization") if m.start >= start]
+            org = entity_for(found[0].entry) if found else Entity("Organization", slugify(name), name)
+        ctx.add(ctx.source, "imageCredit", org, start, start + len(name))

@@ -1,0 +1,341 @@
+"""Outcomes: endpoint values with unit, statistic, time point and group; arms; follow-up; primary endpoint."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from kb.extract.context import Context, entity_for
+from kb.extract.numbers import FRACTIONS, NUMBER, decimal_value, duration, parse_int, parse_number, unit_name
+from kb.lexicon import LexiconMatch
+from kb.models import Entity, Passage
+
+_PEOPLE = r"(?:patients|participants|adults|children|subjects|people)"
+_PERCENT = re.compile(rf"(?P<n>{NUMBER})\s*(?:%|percent\b|per\s+cent\b)")
+_TIME_VALUE = re.compile(rf"(?P<n>{NUMBER})\s+(?P<unit>months?|years?|weeks?)\b")
+_FOLLOW_UP = re.compile(
+    rf"\bmedian\s+(?:duration\s+of\s+)?follow[\s-]?up\s+(?:time\s+|period\s+)?(?:of|was|was\s+about|lasted|,|:)?\s*"
+    rf"(?P<n>{NUMBER})\s+(?P<unit>months?|years?|weeks?)\b",
+    re.IGNORECASE,
+)
+_HAZARD = re.compile(
+    r"\b(?:hazard\s+ratio|HR)\b(?:\s+for\s+(?P<what>[\w\s-]{2,40}?))?\s*(?:,|of|was|=|:)?\s*(?P<n>\d*\.\d+|\d+)\b"
+)
+_CHANGE = re.compile(
+    rf"\b(?:rose|increased|improved|went\s+up|climbed)\s+from\s+(?P<a>{NUMBER})\s*%\s+to\s+(?P<b>{NUMBER})\s*%"
+)
+_AFTER_PHRASE = re.compile(r"\b[Aa]fter\s+([^,.;]{3,60}?)(?=,|\s+the\b)")
+_TIME_BEFORE = re.compile(
+    rf"(?P<n>{NUMBER})[\s-](?P<unit>year|month)s?(?:[\s-]+(?:overall|estimated|cumulative))?[\s-]+$", re.I
+)
+_TIME_AFTER = re.compile(rf"^[^.;%]{{0,30}}?\bat\s+(?P<n>{NUMBER})\s+(?P<unit>years?|months?)\b", re.I)
+_GROUP_AFTER = re.compile(
+    r"^\s*(?:\([^)]*\)\s*)?(?:in|for|with)\s+the\s+(?P<name>[\w-]+(?:\s+[\w-]+){0,2}?)\s+(?P<kind>group|arm)\b"
+)
+_RATIO = re.compile(
+    rf"(?P<num>{NUMBER})\s+of\s+(?:the\s+)?(?P<den>{NUMBER})\s+(?:\w+\s+)?{_PEOPLE}?\s*\(\s*$"
+)
+_OF_PEOPLE = re.compile(rf"^\s*(?:of\s+(?:the\s+)?(?:\w+\s+)?{_PEOPLE}|of\s+them|of\s+those)\b")
+_FRACTION = re.compile(
+    r"\b(?P<qual>over|more\s+than|nearly|almost|about|approximately|roughly|less\s+than|fewer\s+than|under)?\s*"
+    r"(?P<frac>half|a\s+third|one-third|two-thirds|a\s+quarter|one-quarter|three-quarters)\s+(?:of\s+)?(?:the\s+)?"
+    rf"{_PEOPLE}\b[^.;]{{0,40}}?\b(?P<verb>complet\w*|finish\w*)\s+(?:the\s+|all\s+)?(?:entire\s+|planned\s+|full\s+)?"
+    r"(?:treatment|therapy|protocol|course)(?:\s+course)?",
+    re.IGNORECASE,
+)
+_QUALIFIERS = {"over": "more than", "more than": "more than", "nearly": "approximately", "almost": "approximately",
+               "about": "approximately", "approximately": "approximately", "roughly": "approximately",
+               "less than": "less than", "fewer than": "less than", "under": "less than"}  # fmt: skip
+_PRIMARY = re.compile(r"\bprimary\s+(?:end\s*-?\s*point|outcome|objective)s?\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Value:
+    number: Decimal
+    unit: str
+    start: int
+    end: int
+
+
+def extract_outcomes(ctx: Context) -> None:
+    """Every outcome measurement of the trial, and its primary endpoint."""
+    if ctx.trial is None:
+        return
+    for passage in ctx.passages():
+        endpoints = [m for m in ctx.matches(passage, "Endpoint") if m.entry.key != "follow-up"]
+        _primary(ctx, passage, endpoints)
+        used: set[tuple[int, int]] = set()
+        _follow_up(ctx, passage, used)
+        _hazard_ratios(ctx, passage, endpoints, used)
+        _changes(ctx, passage, endpoints, used)
+        _fractions(ctx, passage, used)
+        values = [
+            _Value(n, u, s, e) for n, u, s, e in _values(passage) if not any(a <= s < b for a, b in used)
+        ]
+        for value in values:
+            endpoint = _endpoint_for(ctx, passage, value, endpoints)
+            if endpoint is not None:
+                _record(ctx, passage, endpoint, value)
+
+
+def _values(passage: Passage) -> list[tuple[Decimal, str, int, int]]:
+    found: list[tuple[Decimal, str, int, int]] = []
+    for match in _PERCENT.finditer(passage.text):
+        number = parse_number(match.group("n"))
+        if number is not None:
+            found.append((number, "%", passage.start + match.start(), passage.start + match.end()))
+    for match in _TIME_VALUE.finditer(passage.text):
+        number = parse_number(match.group("n"))
+        if number is not None:
+            found.append(
+                (
+                    number,
+                    unit_name(match.group("unit")),
+                    passage.start + match.start(),
+                    passage.start + match.end(),
+                )
+            )
+    return sorted(found, key=lambda v: v[2])
+
+
+def _endpoint_for(
+    ctx: Context, passage: Passage, value: _Value, endpoints: list[LexiconMatch]
+) -> LexiconMatch | None:
+    """ "CR rate of 97%" (endpoint before), or "75% of patients remained alive and relapse-free" (after)."""
+    text = ctx.document.text
+    following = [e for e in endpoints if e.start >= value.end and e.start - value.end <= 120]
+    if _OF_PEOPLE.match(text[value.end : passage.end]) or re.match(
+        r"^\s*\)\s+\w+", text[value.end : passage.end]
+    ):
+        if following and not re.search(r"[.;]", text[value.end : following[0].start]):
+            return following[0]
+    preceding = [e for e in endpoints if e.end <= value.start and value.start - e.end <= 100]
+    if preceding and not re.search(r"[.;]", text[preceding[-1].end : value.start]):
+        return preceding[-1]
+    if (
+        following
+        and value.unit == "%"
+        and re.match(
+            r"^\s*(?:\([^)]*\)\s*)?(?:\w+\s+){0,3}(?:reached|achieved|had|attained)",
+            text[value.end : passage.end],
+        )
+    ):
+        return following[0]
+    return None
+
+
+def _arm(ctx: Context, name: str, kind: str, start: int, end: int, passage: Passage) -> Entity:
+    assert ctx.trial is not None
+    key = ctx.scoped_key("arm", name)
+    arm = ctx.arms.get(key)
+    if arm is None:
+        arm = Entity("Arm", key, f"{ctx.trial.label} {name} {kind}")
+        ctx.arms[key] = arm
+        ctx.add(ctx.trial, "hasArm", arm, start, end)
+        for match in ctx.matches(passage, "Drug"):
+            if start <= match.start and match.end <= end:
+                ctx.add(arm, "intervention", entity_for(match.entry), start, end)
+    return arm
+
+
+def _arms_in(ctx: Context, passage: Passage) -> list[tuple[Entity, int, int]]:
+    found = []
+    for match in re.finditer(
+        r"\bthe\s+(?P<name>[\w-]+(?:\s+[\w-]+){0,2}?)\s+(?P<kind>group|arm)\b", passage.text
+    ):
+        start, end = passage.start + match.start("name"), passage.start + match.end()
+        found.append(
+            (_arm(ctx, match.group("name").lower(), match.group("kind"), start, end, passage), start, end)
+        )
+    return found
+
+
+def _record(
+    ctx: Context,
+    passage: Passage,
+    endpoint: LexiconMatch,
+    value: _Value,
+    statistic: str | None = None,
+) -> Entity:
+    assert ctx.trial is not None and ctx.cohort is not None
+    text = ctx.document.text
+    entry = endpoint.entry
+    population = ctx.cohort
+    group = _GROUP_AFTER.match(text[value.end : passage.end])
+    start, end = min(endpoint.start, value.start), max(endpoint.end, value.end)
+    if group:
+        arm_start = value.end + group.start("name")
+        arm_end = value.end + group.end()
+        population = _arm(ctx, group.group("name").lower(), group.group("kind"), arm_start, arm_end, passage)
+        end = max(end, arm_end)
+    if statistic is None:
+        statistic = (
+            "rate" if value.unit == "%" else "median" if value.unit in ("month", "year", "week") else "value"
+        )
+    timepoint, timepoint_start = (
+        (None, None) if statistic == "hazard ratio" else _timepoint(ctx, passage, endpoint, value)
+    )
+    count = sum(1 for f in ctx.facts if f.predicate == "measures" and f.object == entity_for(entry))
+    when = f" at {_readable(timepoint)}" if timepoint else ""
+    outcome = Entity(
+        "OutcomeMeasurement",
+        ctx.scoped_key("outcome", entry.key, str(count + 1)),
+        f"{entry.label} {statistic}{when}, {population.label}",
+    )
+    if timepoint and timepoint_start is not None:
+        start = min(start, timepoint_start)
+    ctx.add(ctx.trial, "hasOutcome", outcome, start, end)
+    ctx.add(outcome, "measures", entity_for(entry), endpoint.start, endpoint.end)
+    ctx.add_value(outcome, "numericValue", decimal_value(value.number), "decimal", start, end, value.unit)
+    ctx.add_value(outcome, "statistic", statistic, "string", start, end)
+    ctx.add(outcome, "population", population, start, end)
+    if timepoint:
+        ctx.add_value(outcome, "timePoint", timepoint, "duration", start, end)
+    ratio = _RATIO.search(text[passage.start : value.start])
+    if ratio and value.unit == "%":
+        numerator, denominator = parse_int(ratio.group("num")), parse_int(ratio.group("den"))
+        ratio_start = passage.start + ratio.start()
+        if numerator is not None and denominator is not None:
+            ctx.add_value(outcome, "numerator", numerator, "integer", ratio_start, value.end)
+            ctx.add_value(outcome, "denominator", denominator, "integer", ratio_start, value.end)
+    return outcome
+
+
+def _readable(timepoint: str) -> str:
+    """ "P3Y" -> "3 years", "P1Y" -> "1 year", "P6M" -> "6 months"."""
+    match = re.fullmatch(r"P(\d+)([YMD])", timepoint)
+    if not match:
+        return timepoint
+    number, unit = int(match.group(1)), {"Y": "year", "M": "month", "D": "day"}[match.group(2)]
+    return f"{number} {unit}{'' if number == 1 else 's'}"
+
+
+def _timepoint(
+    ctx: Context, passage: Passage, endpoint: LexiconMatch, value: _Value
+) -> tuple[str | None, int | None]:
+    """ "three-year overall survival" -> P3Y; survival at "a median follow-up of one year" -> P1Y."""
+    text = ctx.document.text
+    before = _TIME_BEFORE.search(text[passage.start : endpoint.start])
+    if before:
+        return duration(before.group("n"), before.group("unit")), passage.start + before.start()
+    after = _TIME_AFTER.match(text[max(endpoint.end, value.end) : passage.end])
+    if after:
+        return duration(after.group("n"), after.group("unit")), None
+    if value.unit == "%" and endpoint.entry.key.endswith("survival"):
+        follow = _FOLLOW_UP.search(passage.text)
+        if follow:
+            return duration(follow.group("n"), follow.group("unit")), passage.start + follow.start()
+    return None, None
+
+
+def _follow_up(ctx: Context, passage: Passage, used: set[tuple[int, int]]) -> None:
+    assert ctx.trial is not None and ctx.cohort is not None
+    entry = ctx.lexicon.get("Endpoint", "follow-up")
+    if entry is None:
+        return
+    for match in _FOLLOW_UP.finditer(passage.text):
+        number = parse_number(match.group("n"))
+        if number is None:
+            continue
+        start, end = passage.start + match.start(), passage.start + match.end()
+        used.add((passage.start + match.start("n"), end))
+        endpoint = LexiconMatch(entry, start, end, match.group(0))
+        _record(ctx, passage, endpoint, _Value(number, unit_name(match.group("unit")), start, end), "median")
+
+
+def _hazard_ratios(
+    ctx: Context, passage: Passage, endpoints: list[LexiconMatch], used: set[tuple[int, int]]
+) -> None:
+    assert ctx.trial is not None
+    for match in _HAZARD.finditer(passage.text):
+        number = parse_number(match.group("n"))
+        if number is None or number > 20:
+            continue
+        start, end = passage.start + match.start(), passage.start + match.end()
+        used.add((start, end))
+        what = (match.group("what") or "").lower()
+        key = "overall-survival" if "death" in what else None
+        endpoint = next((e for e in endpoints if key and e.entry.key == key), None)
+        if endpoint is None:
+            if key:
+                entry = ctx.lexicon.get("Endpoint", key)
+                endpoint = LexiconMatch(entry, start, end, match.group(0)) if entry else None
+            else:
+                named = [e for e in endpoints if start <= e.start < end]
+                endpoint = named[0] if named else (endpoints[-1] if endpoints else None)
+        if endpoint is None:
+            continue
+        arms = _arms_in(ctx, passage)
+        outcome = _record(ctx, passage, endpoint, _Value(number, "ratio", start, end), "hazard ratio")
+        if len(arms) >= 2:
+            for (arm, arm_start, arm_end), predicate in ((arms[0], "population"), (arms[1], "comparator")):
+                ctx.add(outcome, predicate, arm, min(arm_start, start), max(arm_end, end))
+            _drop_cohort_population(ctx, outcome)
+
+
+def _drop_cohort_population(ctx: Context, outcome: Entity) -> None:
+    ctx.facts[:] = [
+        f
+        for f in ctx.facts
+        if not (f.subject == outcome and f.predicate == "population" and f.object == ctx.cohort)
+    ]
+
+
+def _changes(
+    ctx: Context, passage: Passage, endpoints: list[LexiconMatch], used: set[tuple[int, int]]
+) -> None:
+    """ "the MRD negativity rate rose from 72% to 93%": 93 is the result, 72 the value before."""
+    for match in _CHANGE.finditer(passage.text):
+        start, end = passage.start + match.start(), passage.start + match.end()
+        preceding = [e for e in endpoints if e.end <= start]
+        if not preceding:
+            continue
+        used.add((start, end))
+        endpoint = preceding[-1]
+        after = _AFTER_PHRASE.search(passage.text)
+        phrase = after.group(1).strip() if after else None
+        before_number, after_number = parse_number(match.group("a")), parse_number(match.group("b"))
+        if before_number is None or after_number is None:
+            continue
+        result_start = passage.start + match.start("b")
+        result = _record(ctx, passage, endpoint, _Value(after_number, "%", result_start, end))
+        baseline = _record(
+            ctx, passage, endpoint, _Value(before_number, "%", passage.start + match.start("a"), end)
+        )
+        if phrase:
+            evidence_start = passage.start + after.start() if after else start
+            ctx.add_value(result, "assessmentPoint", f"after {phrase}", "string", evidence_start, end)
+            ctx.add_value(baseline, "assessmentPoint", f"before {phrase}", "string", evidence_start, end)
+        else:
+            ctx.add_value(baseline, "assessmentPoint", "baseline", "string", start, end)
+
+
+def _fractions(ctx: Context, passage: Passage, used: set[tuple[int, int]]) -> None:
+    """ "over half the patients completed all treatment": 50% with the qualifier "more than"."""
+    entry = ctx.lexicon.get("Endpoint", "treatment-completion")
+    if entry is None:
+        return
+    for match in _FRACTION.finditer(passage.text):
+        fraction = FRACTIONS.get(re.sub(r"\s+", " ", match.group("frac").lower()))
+        if fraction is None:
+            continue
+        start, end = passage.start + match.start(), passage.start + match.end()
+        used.add((start, end))
+        endpoint = LexiconMatch(entry, passage.start + match.start("verb"), end, match.group(0))
+        outcome = _record(ctx, passage, endpoint, _Value(fraction, "%", start, end), "rate")
+        qualifier = match.group("qual")
+        if qualifier:
+            label = _QUALIFIERS[re.sub(r"\s+", " ", qualifier.lower())]
+            ctx.add_value(outcome, "valueQualifier", label, "string", start, end)
+
+
+def _primary(ctx: Context, passage: Passage, endpoints: list[LexiconMatch]) -> None:
+    assert ctx.trial is not None
+    cue = _PRIMARY.search(passage.text)
+    if not cue:
+        return
+    for endpoint in endpoints:
+        start = min(endpoint.start, passage.start + cue.start())
+        end = max(endpoint.end, passage.start + cue.end())
+        ctx.add(ctx.trial, "primaryEndpoint", entity_for(endpoint.entry), start, end)

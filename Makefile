@@ -5,13 +5,23 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup lint typecheck unit bench build clean browser-deps
+.PHONY: run test setup lint typecheck unit bench build clean browser-deps web-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 
+# The web page's YASGUI, pinned in package-lock.json; served from node_modules, never committed. Without npm
+# the page falls back to its built-in SPARQL editor, so a missing npm warns instead of failing.
+WEB_STAMP := node_modules/.package-lock.json
+$(WEB_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
+		|| echo "npm ci failed: the web page will use its built-in SPARQL editor"; \
+	else echo "npm not found: the web page will use its built-in SPARQL editor instead of YASGUI"; fi
+
+web-deps: $(WEB_STAMP)
+
 # torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
-$(STAMP): $(BIN)/python pyproject.toml
+$(STAMP): $(BIN)/python pyproject.toml | $(WEB_STAMP)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test]'

@@ -23,6 +23,7 @@ mints (`https://w3id.org/trialkb/resource/...`) dereferenceable under `/resource
 def create_app(kb: KnowledgeBase | None = None, settings: Settings | None = None) -> FastAPI:
     """A new app over ``kb`` (default: the KB the settings name); worker processes start with the app."""
     from kb.api import pages, routes, sparql_endpoint
+    from kb.web import web_router
 
     settings = settings or (kb.settings if kb is not None else Settings())
     kb = kb if kb is not None else KnowledgeBase(settings=settings)
@@ -50,5 +51,6 @@ def create_app(kb: KnowledgeBase | None = None, settings: Settings | None = None
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.include_router(sparql_endpoint.router)
     app.include_router(routes.router)
+    app.include_router(web_router(kb, settings))  # before pages: the web page owns "/"
     app.include_router(pages.router)
     return app

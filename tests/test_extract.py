@@ -39,9 +39,22 @@ from kb.models import Entity, Extraction, Value
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "tests" / "data" / "gold_facts"
 CORPUS = ROOT / "tests" / "data" / "corpus"
-SHARED = {"Drug", "DrugClass", "MolecularTarget", "Biomarker", "Disease", "Organization", "Endpoint", "Journal"}
+SHARED = {
+    "Drug",
+    "DrugClass",
+    "MolecularTarget",
+    "Biomarker",
+    "Disease",
+    "Organization",
+    "Endpoint",
+    "Journal",
+}
 LOCAL = {"ClinicalTrial": "trial", "Cohort": "cohort", "Regimen": "regimen", "Publication": "publication"}
-RENAMED = {"schema:keywords": "keywords", "schema:datePublished": "datePublished", "schema:headline": "headline"}
+RENAMED = {
+    "schema:keywords": "keywords",
+    "schema:datePublished": "datePublished",
+    "schema:headline": "headline",
+}
 COVERED = {
     "trialName", "nctId", "phase", "designFeature", "conductedBy", "sponsor", "fundedBy", "funding",
     "condition", "intervention", "hasArm", "primaryEndpoint", "reportedIn", "enrollmentStartYear",
@@ -63,7 +76,11 @@ RECORD_FIELDS = {
         "maxCycles": "max", "dose": "dose", "route": "route",
     },
 }  # fmt: skip
-RECORD_LINKS = {"hasOutcome": ("trial", "outcome"), "hasFunding": ("trial", "funding"), "hasStep": ("regimen", "step")}
+RECORD_LINKS = {
+    "hasOutcome": ("trial", "outcome"),
+    "hasFunding": ("trial", "funding"),
+    "hasStep": ("regimen", "step"),
+}
 
 Canonical = tuple[str, str, str]
 
@@ -159,7 +176,9 @@ class ScoreBoard:
     def table(self) -> str:
         lines = ["extraction vs gold: document                 gold  extracted  correct  precision  recall"]
         for doc, (gold, extracted, correct, precision, recall) in sorted(self.rows.items()):
-            lines.append(f"  {doc:<40} {gold:>4}  {extracted:>9}  {correct:>7}  {precision:>9.3f}  {recall:>6.3f}")
+            lines.append(
+                f"  {doc:<40} {gold:>4}  {extracted:>9}  {correct:>7}  {precision:>9.3f}  {recall:>6.3f}"
+            )
         return "\n".join(lines)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

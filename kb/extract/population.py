@@ -24,10 +24,10 @@ _COUNT_PATTERNS = (
     ),
     re.compile(rf"\b(?:randomi[sz]ed|randomly\s+assigned)\s+(?P<n>{NUMBER})\s+{_PEOPLE}\b(?P<rand>)"),
     re.compile(
-        rf"(?<![\w.,])(?P<n>{NUMBER})\s+{_PEOPLE}\b(?![^.;]{{0,80}}?\bof\b\s+\d)[^.;]{{0,80}}?\b(?:were|was|had\s+been)\s+(?:{_VERB})\b"
+        rf"(?<![\w.,])(?<!\d\sof\s)(?P<n>{NUMBER})\s+{_PEOPLE}\b[^.;]{{0,80}}?\b(?:were|was|had\s+been)\s+(?:{_VERB})\b"
     ),
     re.compile(rf"\band\s+(?P<n>{NUMBER})\s+(?:were|had\s+been)\s+(?:{_VERB})\b"),
-    re.compile(rf"(?<![\w.,])(?P<n>{NUMBER})\s+{_PEOPLE}\s+(?:received|underwent)\b(?P<treat>)"),
+    re.compile(rf"(?<![\w.,])(?<!\d\sof\s)(?P<n>{NUMBER})\s+{_PEOPLE}\s+(?:received|underwent)\b(?P<treat>)"),
 )
 _AGE_RANGE = re.compile(
     rf"\b(?:aged|ages?|ranging\s+(?:in\s+age\s+)?from|ranged\s+from|between\s+the\s+ages\s+of|range,?)\s+(?P<lo>{NUMBER})\s*"

@@ -25,6 +25,8 @@ $(STAMP): $(BIN)/python pyproject.toml | $(WEB_STAMP)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test]'
+	# Export the embedding model to ONNX once, so `trialkb ask`/`search` start without importing torch.
+	HF_HUB_OFFLINE=1 $(BIN)/python -c "from kb.passage_search import ensure_onnx; from kb.settings import Settings; import sys; from pathlib import Path; sys.exit(0 if ensure_onnx(Settings().resolved_cache_dir() / 'onnx' / 'all-MiniLM-L6-v2') else 1)"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -8,6 +8,7 @@ reported with what to run.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,20 +53,33 @@ def embedder_for(kb: KnowledgeBase, *, for_build: bool = False) -> Embedder:
 
     Building exports it once into the cache so later cold starts can use it.
     """
-    from search.embedder import default_embedder, export_onnx, onnx_export_problem
+    from search.embedder import default_embedder
 
     cached = getattr(kb, "_embedder", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     directory = onnx_dir(kb)
-    if for_build and onnx_export_problem(directory) is not None:
-        try:
-            export_onnx(directory)
-        except Exception as error:  # noqa: BLE001 - the torch encoder still works; say why ONNX is off
-            print(f"note: ONNX export failed ({error}); using sentence-transformers", file=sys.stderr)
+    if for_build:
+        ensure_onnx(directory)
     embedder = default_embedder(directory)
     kb._embedder = embedder  # type: ignore[attr-defined]
     return embedder
+
+
+def ensure_onnx(directory: Path) -> bool:
+    """Export the model to ONNX once (needs torch); later query processes load it without torch."""
+    from search.embedder import export_onnx, onnx_export_problem
+
+    if onnx_export_problem(directory) is None:
+        return True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's tracer warnings are noise for users
+            export_onnx(directory)
+        return True
+    except Exception as error:  # noqa: BLE001 - the torch encoder still works; say why ONNX is off
+        print(f"note: ONNX export failed ({error}); using sentence-transformers", file=sys.stderr)
+        return False
 
 
 def _trial_keys(kb: KnowledgeBase) -> dict[str, set[str]]:

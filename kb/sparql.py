@@ -38,10 +38,12 @@ FORMAT_ALIASES = {
     "json-ld": "jsonld",
 }
 
-_COMMENT_OR_LITERAL = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*',
+# One pass, left to right, so that a "#" inside an IRI or a string is not taken for a comment.
+_TOKENS = re.compile(
+    r'(?P<iri><[^<>"{}|^`\\\s]*>)'
+    r'|(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')'
+    r"|(?P<comment>#[^\n]*)"
 )
-_IRI = re.compile(r"<[^<>\"{}|^`\\\s]*>")
 _FORM = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
 _UPDATE = re.compile(r"\b(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", re.IGNORECASE)
 _SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
@@ -73,11 +75,28 @@ class QueryOutput:
     count: int = 0
 
 
-def _blank_out(text: str) -> str:
-    """The query with comments and string literals replaced by spaces (offsets kept)."""
-    return _COMMENT_OR_LITERAL.sub(
-        lambda m: " " * len(m.group(0)) if m.group(0).startswith("#") else '""', text
-    )
+def _blank_out(text: str) -> tuple[str, str]:
+    """The query with comments blanked and strings emptied; and the same with IRIs blanked too."""
+    code: list[str] = []
+    bare: list[str] = []
+    position = 0
+    for match in _TOKENS.finditer(text):
+        code.append(text[position : match.start()])
+        bare.append(text[position : match.start()])
+        token = match.group(0)
+        if match.lastgroup == "iri":
+            code.append(token)
+            bare.append("<" + " " * (len(token) - 2) + ">")
+        elif match.lastgroup == "string":
+            code.append('""')
+            bare.append('""')
+        else:
+            code.append(" " * len(token))
+            bare.append(" " * len(token))
+        position = match.end()
+    code.append(text[position:])
+    bare.append(text[position:])
+    return "".join(code), "".join(bare)
 
 
 def _nesting(text: str) -> int:
@@ -113,8 +132,7 @@ def check_query(
         raise QueryRejected(f"query is {len(query)} characters; the limit is {max_length}")
     if "\x00" in query:
         raise QueryRejected("query contains a NUL character")
-    code = _blank_out(query)
-    bare = _IRI.sub(lambda m: "<" + " " * (len(m.group(0)) - 2) + ">", code)
+    code, bare = _blank_out(query)
     if _nesting(bare) > max_nesting:
         raise QueryRejected(f"query nests deeper than {max_nesting} levels")
     form = _FORM.search(bare)

@@ -85,7 +85,7 @@ def test_four_trials_with_nct_ids(corpus_kb: KnowledgeBase) -> None:
 
 def test_blinatumomab_is_one_shared_node(corpus_kb: KnowledgeBase) -> None:
     rows = corpus_kb.select(
-        """SELECT DISTINCT ?drug ?trial WHERE { ?trial tkb:intervention ?drug . ?drug rdfs:label ?l .
+        """SELECT DISTINCT ?drug ?trial WHERE { ?trial a tkb:ClinicalTrial ; tkb:intervention ?drug . ?drug rdfs:label ?l .
              FILTER(LCASE(?l) = "blinatumomab") }"""
     )
     assert len({row["drug"] for row in rows}) == 1

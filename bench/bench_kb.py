@@ -1,0 +1,107 @@
+"""Benchmark of issue 2: ingestion and build throughput, and competency-query latency on two stores.
+
+Prints: documents/s and triples for the seed and for N synthetic documents; the median latency of every
+competency query on the seed KB and the N-document KB, Oxigraph (the KB's store) beside rdflib's
+memory store, with the ratio. Usage: ``python bench/bench_kb.py [--documents 1000] [--repeat 20]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from synthetic_docs import write_corpus  # noqa: E402
+
+from kb import queries  # noqa: E402
+from kb.facade import KnowledgeBase  # noqa: E402
+
+
+def median_ms(function: object, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()  # type: ignore[operator]
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def ingest(home: Path, paths: list[Path]) -> tuple[float, KnowledgeBase]:
+    kb = KnowledgeBase(home)
+    start = time.perf_counter()
+    report = kb.ingest(paths)
+    elapsed = time.perf_counter() - start
+    failed = [o for o in report.outcomes if o.status == "failed"]
+    if failed:
+        print(f"  ({len(failed)} documents failed: {failed[0].message})")
+    return elapsed, kb
+
+
+def query_table(kb: KnowledgeBase, repeat: int, memory_repeat: int) -> list[tuple[str, float, float, int]]:
+    from rdflib import Dataset
+
+    memory = Dataset(default_union=True)
+    memory.parse(data=kb.store.to_nquads().decode("utf-8"), format="nquads")
+    rows = []
+    for name in queries.names():
+        text = queries.load(name)
+        native = kb.store.native
+        count = len(list(native.query(text, use_default_graph_as_union=True)))  # type: ignore[arg-type]
+        ox_ms = median_ms(lambda t=text, n=native: list(n.query(t, use_default_graph_as_union=True)), repeat)
+        mem_ms = median_ms(lambda t=text: list(memory.query(t)), memory_repeat)
+        rows.append((name, ox_ms, mem_ms, count))
+    return rows
+
+
+def print_queries(title: str, rows: list[tuple[str, float, float, int]]) -> None:
+    print(f"\n{title}")
+    print(f"  {'query':22} {'rows':>6} {'oxigraph ms':>12} {'rdflib mem ms':>14} {'ratio':>8}")
+    for name, ox_ms, mem_ms, count in rows:
+        print(f"  {name:22} {count:6d} {ox_ms:12.2f} {mem_ms:14.2f} {mem_ms / max(ox_ms, 1e-6):7.0f}x")
+    worst = max(r[1] for r in rows)
+    ratio = statistics.median(r[2] / max(r[1], 1e-6) for r in rows)
+    print(f"  slowest Oxigraph median: {worst:.2f} ms; median speed-up over the memory store: {ratio:.0f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--documents", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--memory-repeat", type=int, default=3)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="trialkb-bench-"))
+    try:
+        seed_sources = sorted((ROOT / "kb" / "data" / "kb" / "sources").glob("*.txt"))
+        seconds, seed_kb = ingest(work / "seed", seed_sources)
+        print(
+            f"seed: {len(seed_sources)} document in {seconds:.2f} s (with index), {seed_kb.manifest.triples} triples"
+        )
+        paths = write_corpus(work / "docs", args.documents)
+        seconds, big_kb = ingest(work / "big", paths)
+        print(
+            f"synthetic: {args.documents} documents in {seconds:.1f} s = {args.documents / seconds:.1f} documents/s "
+            f"(extraction, RDF, atomic commit, embedding index), {big_kb.manifest.triples} triples"
+        )
+        print_queries(
+            "competency queries, seed KB (median ms)", query_table(seed_kb, args.repeat, args.repeat)
+        )
+        print_queries(
+            f"competency queries, {args.documents}-document KB (median ms)",
+            query_table(big_kb, args.repeat, args.memory_repeat),
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

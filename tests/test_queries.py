@@ -1,0 +1,85 @@
+"""Golden tests: every shipped competency query answers its question on the bundled KB."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from support import BUNDLED_HOME
+
+from kb import queries
+from kb.facade import KnowledgeBase
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase(BUNDLED_HOME)
+
+
+def rows(kb: KnowledgeBase, name: str) -> list[dict[str, str]]:
+    body = kb.query(queries.load(name), "csv").body.decode("utf-8")
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def has_row(table: list[dict[str, str]], **expected: str) -> bool:
+    return any(all(row.get(k) == v for k, v in expected.items()) for row in table)
+
+
+# One golden expectation per query: the facts a curator reads in the seed article.
+GOLDEN: dict[str, list[dict[str, str]]] = {
+    "drugs": [
+        {"drugLabel": "inotuzumab ozogamicin", "classLabel": "antibody-drug conjugate", "targetLabel": "CD22"},
+        {"drugLabel": "blinatumomab", "classLabel": "bispecific T-cell engager", "targetLabel": "CD19"},
+    ],
+    "outcomes": [
+        {"endpointLabel": "complete remission", "value": "97", "unit": "%"},
+        {"endpointLabel": "overall survival", "value": "85", "unit": "%", "timePoint": "P1Y"},
+        {"endpointLabel": "relapse-free survival", "value": "75", "unit": "%", "timePoint": "P1Y"},
+    ],
+    "complete_remission": [{"trialLabel": "A041703", "value": "97", "unit": "%"}],
+    "funders": [
+        {"funderLabel": "National Cancer Institute", "viaLabel": "National Clinical Trials Network"},
+        {"funderLabel": "Pfizer", "role": "grant"},
+        {"funderLabel": "Amgen", "role": "grant"},
+    ],
+    "cohort": [
+        {"enrolled": "33", "minAge": "60", "maxAge": "84", "status": "newly diagnosed", "positiveFor": "CD22",
+         "negativeFor": "Philadelphia chromosome", "priorCondition": "multiple myeloma"},
+        {"priorCondition": "breast cancer"},
+    ],
+    "regimen": [
+        {"order": "1", "drugLabel": "inotuzumab ozogamicin", "maxCycles": "2", "chemotherapyFree": "true"},
+        {"order": "2", "drugLabel": "blinatumomab", "minCycles": "4", "maxCycles": "5"},
+    ],
+    "publication": [
+        {"journalLabel": "Journal of Clinical Oncology", "date": "2025-09-30", "doi": "10.1200/JCO-25-00307",
+         "firstAuthor": "Wieduwilt MJ", "imageCredit": "Wake Forest University School of Medicine"},
+    ],
+    "trials": [
+        {"trialLabel": "A041703", "nctId": "NCT03739814", "groupLabel": "Alliance for Clinical Trials in Oncology",
+         "registryPage": "https://clinicaltrials.gov/study/NCT03739814"},
+    ],
+    "trials_by_target": [
+        {"trialLabel": "A041703", "drugLabel": "blinatumomab", "targetLabel": "CD19"},
+        {"trialLabel": "A041703", "drugLabel": "inotuzumab ozogamicin", "targetLabel": "CD22"},
+    ],
+}  # fmt: skip
+
+
+def test_every_shipped_query_has_a_golden_test() -> None:
+    assert set(queries.names()) == set(GOLDEN)
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_competency_query(kb: KnowledgeBase, name: str) -> None:
+    table = rows(kb, name)
+    for expected in GOLDEN[name]:
+        assert has_row(table, **expected), f"{name}: no row with {expected}; got {table}"
+    assert queries.description(name)
+
+
+def test_outcome_rows_carry_their_source_sentence(kb: KnowledgeBase) -> None:
+    for row in rows(kb, "outcomes"):
+        if row["value"] and row["endpointLabel"] != "follow-up":
+            assert row["value"] in row["sentence"] or row["endpointLabel"] == "treatment completion"

@@ -1,0 +1,169 @@
+"""Answering: each intent runs a parametrised SPARQL template; values come back typed, with subject,
+source document and the evidence passage (checked to state the value); otherwise an honest abstention."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from kb.qa import queries
+from kb.qa.context import QAContext, document_id, load_context
+from kb.qa.evidence import find_passage, pick, statements, value_check
+from kb.qa.model import Answer, AnswerValue, EvidenceSpan
+from kb.qa.render import duration_months, duration_text, json_number, plain_number, with_unit
+from kb.qa.understand import Question, understand
+
+if TYPE_CHECKING:
+    from kb.facade import KnowledgeBase
+
+TKB = queries.PREFIX_IRIS["tkb"]
+NOT_STATED = "not stated in the sources"
+
+
+def answer_question(kb: KnowledgeBase, question: str) -> Answer:
+    """Answer from the KB (or a passage, saying so), or abstain with a reason; never raises."""
+    raw = question if isinstance(question, str) else str(question)
+    try:
+        context = load_context(kb)
+        parsed = understand(raw, context.index, kb.settings.max_question_length)
+        return _dispatch(kb, context, parsed, raw)
+    except Exception as error:  # noqa: BLE001 - a question must never crash the caller; say what failed
+        print(f"note: question answering failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return Answer.abstain(raw, f"could not answer ({type(error).__name__})")
+
+
+def _dispatch(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> Answer:
+    if q.intent == "none":
+        return Answer.abstain(raw, q.reason or NOT_STATED, intent=q.intent)
+    if q.unknown_names and not q.trials:
+        names = ", ".join(q.unknown_names)
+        return Answer.abstain(raw, f"the knowledge base holds no trial named {names}", intent=q.intent)
+    outside = [e for e in q.outside() if e.kind not in {"Journal"} or q.intent == "property"]
+    if outside:
+        return Answer.abstain(
+            raw, f"{outside[0].label} is not in the knowledge base; {NOT_STATED}", intent=q.intent
+        )
+    if q.unexplained:
+        words = ", ".join(dict.fromkeys(w.lower() for w in q.unexplained))
+        return Answer.abstain(
+            raw, f"the knowledge base does not describe what the question asks ({words})", intent=q.intent
+        )
+    from kb.qa import lists, outcomes, properties
+
+    handlers = {
+        "outcome": outcomes.answer_outcome,
+        "property": properties.answer_property,
+        "list_drugs": lists.answer_list_drugs,
+        "list_trials": lists.answer_list_trials,
+        "count_trials": lists.answer_list_trials,
+        "yesno": lists.answer_yes_no,
+    }
+    answer: Answer = handlers[q.intent](kb, context, q, raw)
+    if answer.abstained and q.intent in {"outcome", "property"}:
+        from kb.qa.fallback import answer_from_text
+
+        text_answer = answer_from_text(kb, context, q, raw)
+        if text_answer is not None:
+            return text_answer
+    return answer
+
+
+def scope(context: QAContext, q: Question) -> tuple[list[str], bool]:
+    """The trials a question is about, and whether it named them (or there is only one)."""
+    if q.trials:
+        return [t.iri for t in q.trials if t.iri], True
+    everything = list(context.trials)
+    return everything, len(everything) == 1
+
+
+def subject_label(context: QAContext, trial: str | None, group_label: str | None = None) -> str | None:
+    display = context.trials[trial].display if trial and trial in context.trials else None
+    if group_label and display:
+        names = [context.trials[trial].label, context.trials[trial].name or ""] if trial else []
+        if any(n and n.lower() in group_label.lower() for n in names):
+            return group_label
+        return f"{display}, {group_label}"
+    return group_label or display
+
+
+def source_of(graph: Any) -> str:
+    return document_id(str(graph))
+
+
+def join_by_subject(parts: Sequence[tuple[str | None, str]], multi: bool) -> str:
+    """ "97%" for one subject; "E1910: 85%; ZUMA-3: 70.9%" across trials."""
+    if not multi:
+        return ", ".join(dict.fromkeys(text for _, text in parts))
+    grouped: dict[str, list[str]] = {}
+    for subject, text in parts:
+        grouped.setdefault(subject or "", []).append(text)
+    return "; ".join(
+        f"{subject}: {', '.join(dict.fromkeys(texts))}" if subject else ", ".join(dict.fromkeys(texts))
+        for subject, texts in grouped.items()
+    )
+
+
+def finish(
+    raw: str,
+    q: Question,
+    items: list[tuple[AnswerValue, EvidenceSpan | None, str]],
+    sparql: str,
+    confidence: float,
+    multi: bool,
+) -> Answer:
+    """An answer from (value, evidence, display text) items; abstains when there are none."""
+    if not items:
+        return Answer.abstain(raw, NOT_STATED, sparql=sparql, intent=q.intent)
+    text = join_by_subject([(value.subject, shown) for value, _, shown in items], multi)
+    evidence = tuple(dict.fromkeys(span for _, span, _ in items if span is not None))
+    return Answer(
+        raw,
+        text,
+        tuple(value for value, _, _ in items),
+        evidence,
+        sparql,
+        confidence * (0.75 if multi else 1.0),
+        intent=q.intent,
+    )
+
+
+def time_matches(q: Question, time_point: Any, evidence_text: str | None) -> bool:
+    """No time point asked: any. Asked: the outcome's, or (when it has none) its sentence must say it."""
+    if q.time_point_months is None:
+        return True
+    months = duration_months(str(time_point)) if time_point else None
+    if months is not None:
+        return abs(months - q.time_point_months) < 0.5
+    if evidence_text is None or q.time_point_text is None:
+        return False
+    wanted = q.time_point_months
+    pattern = _time_pattern(wanted)
+    return re.search(pattern, evidence_text, re.IGNORECASE) is not None
+
+
+def _time_pattern(months: float) -> str:
+    from kb.qa.vocabulary import WORDS_FOR_NUMBERS
+
+    forms: list[str] = []
+    if months % 12 == 0:
+        years = int(months // 12)
+        forms = [str(years), *WORDS_FOR_NUMBERS.get(years, ())]
+        unit = r"[- ]?years?"
+    else:
+        forms = [plain_number(months), *WORDS_FOR_NUMBERS.get(int(months), ())]
+        unit = r"[- ]?months?"
+    return r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")" + unit + r"\b"
+
+
+__all__ = [
+    "answer_question",
+    "with_unit",
+    "duration_text",
+    "json_number",
+    "find_passage",
+    "pick",
+    "statements",
+]
+_ = value_check

@@ -1,0 +1,337 @@
+"""What a question can ask for: properties of trials, groups, drugs and publications, as ontology paths.
+
+Each `PropertySpec` names the predicates that hold the answer, the node they hang off (the trial, one of
+its groups, its publication, a regimen step, a drug) and the cue words that ask for it. Cues are general
+English for the ontology property, never the wording of particular questions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PropertySpec:
+    """One askable property: ``via`` is where the predicates hang (see `kb.qa.queries.NODE_PATTERNS`)."""
+
+    name: str
+    cue: re.Pattern[str]
+    via: str
+    predicates: tuple[str, ...]
+    label: str
+    value: str = "literal"  # literal | entity | number | date
+    shape: str = "list"  # list | single | range | cycles | marker | count
+    needs: tuple[str, ...] = ()  # entity kinds the question must name
+
+
+def _cue(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+_HOW_MANY = r"(?:how many|number of|count of|total of|how much)"
+_PEOPLE = r"(?:patients|participants|people|adults|subjects|individuals|persons|children|men|women|cases)"
+
+PROPERTIES: tuple[PropertySpec, ...] = (
+    PropertySpec(
+        "nct_id",
+        _cue(
+            r"\bnct\b|clinical ?trials(?:\.gov)?(?: gov)? (?:id|identifier|number)|clinicaltrials|"
+            r"regist(?:ry|ration) (?:id|number|identifier)|trial (?:id|identifier)\b|\bregistry id"
+        ),
+        "trial",
+        ("tkb:nctId",),
+        "ClinicalTrials.gov ID",
+    ),
+    PropertySpec("doi", _cue(r"\bdoi\b|digital object identifier"), "publication", ("tkb:doi",), "DOI"),
+    PropertySpec(
+        "first_author",
+        _cue(r"\bauthors?\b|who wrote|written by|\bauthored\b"),
+        "publication",
+        ("tkb:firstAuthor",),
+        "first author",
+    ),
+    PropertySpec(
+        "journal",
+        _cue(
+            r"\bjournal\b|where (?:was|were|is|are|did|has|have) .*(?:publish|appear|report)|published in (?:which|what)|"
+            r"(?:which|what) (?:venue|periodical)|in which .*published"
+        ),
+        "publication",
+        ("tkb:journal",),
+        "journal",
+        value="entity",
+    ),
+    PropertySpec(
+        "date_published",
+        _cue(
+            r"\bwhen\b.*\b(?:publish\w*|appear\w*|released?|came out|out)\b|publication date|date of (?:the )?publication|"
+            r"published (?:on|when)|(?:what|which) date|what day"
+        ),
+        "publication",
+        ("schema:datePublished",),
+        "publication date",
+        value="date",
+        shape="single",
+    ),
+    PropertySpec("sponsor", _cue(r"\bsponsor"), "trial", ("tkb:sponsor",), "sponsor", value="entity"),
+    PropertySpec(
+        "funders",
+        _cue(r"\bfund\w*|\bgrants?\b|\bfinanc\w*|\bsupport(?:ed|ing|er|ers)?\b|paid for|\bmoney\b|backed"),
+        "trial",
+        ("tkb:fundedBy",),
+        "funder",
+        value="entity",
+    ),
+    PropertySpec(
+        "conducted_by",
+        _cue(
+            r"\b(?:group|organi[sz]ation|consortium|network|institution|cooperative|who)\b.*"
+            r"\b(?:ran|run|runs|conduct\w*|led|lead|leads|carried|perform\w*|organi[sz]ed|behind|spearhead\w*|did)\b|"
+            r"\bconducted by\b|\bwhich (?:cooperative )?group\b|\bresearch group\b|\bstudy group\b"
+        ),
+        "trial",
+        ("tkb:conductedBy",),
+        "conducted by",
+        value="entity",
+    ),
+    PropertySpec(
+        "trial_name",
+        _cue(
+            r"\bname of (?:the|this) (?:trial|study)|(?:trial|study)(?:'s)? (?:name|called|known as)|"
+            r"what (?:is|was) (?:the|this) (?:trial|study) called|(?:what|which) (?:trial|study) (?:is|was) (?:this|it|reported|described)|"
+            r"protocol (?:number|id)|\bwhat trial\b|\bwhich trial\b(?! .*\b(?:used|use|tested|test|gave|with|of|had|targeting))"
+        ),
+        "trial",
+        ("tkb:trialName",),
+        "trial name",
+        shape="single",
+    ),
+    PropertySpec(
+        "primary_endpoint",
+        _cue(r"primary (?:end ?points?|outcomes?|objectives?|measures?)"),
+        "trial",
+        ("tkb:primaryEndpoint",),
+        "primary endpoint",
+        value="entity",
+    ),
+    PropertySpec(
+        "phase",
+        _cue(r"\b(?:what|which) phase\b|\bphase of\b|trial phase|\bphase\?|\bphase (?:is|was)\b"),
+        "trial",
+        ("tkb:phase",),
+        "phase",
+    ),
+    PropertySpec(
+        "median_age",
+        _cue(r"\bmedian age\b|\bmedian\b.*\bage\b|\bmedian\b.*\bold\b"),
+        "group",
+        ("tkb:medianAge",),
+        "median age",
+        value="number",
+        shape="single",
+    ),
+    PropertySpec(
+        "age_range",
+        _cue(
+            r"age range|range of (?:the )?ages?|\bhow old\b|\bages? of (?:the )?"
+            + _PEOPLE
+            + r"|\baged?\b.*\b(?:between|from)\b|"
+            r"youngest|oldest|what ages|\bages? (?:ranged?|span|limits?|criteria|eligib\w*)|\bages\b"
+        ),
+        "group",
+        ("tkb:minimumAge", "tkb:maximumAge"),
+        "age range",
+        value="number",
+        shape="range",
+    ),
+    PropertySpec(
+        "cycles",
+        _cue(r"\bcycles?\b|\bcourses?\b|\brounds?\b"),
+        "step",
+        ("tkb:minCycles", "tkb:maxCycles"),
+        "cycles",
+        value="number",
+        shape="cycles",
+    ),
+    PropertySpec(
+        "randomized_count",
+        _cue(
+            rf"{_HOW_MANY}\b.*\b(?:randomi[sz]\w*|randomly assigned|assigned)|(?:randomi[sz]ed|randomly assigned)\b.*\bhow many"
+        ),
+        "group",
+        ("tkb:randomizedCount",),
+        "randomized",
+        value="number",
+        shape="count",
+    ),
+    PropertySpec(
+        "treated_count",
+        _cue(
+            rf"{_HOW_MANY}\b.*\b(?:treated|infused|dosed|received (?:the )?(?:treatment|infusion|therapy|cells))\b"
+        ),
+        "group",
+        ("tkb:treatedCount",),
+        "treated",
+        value="number",
+        shape="count",
+    ),
+    PropertySpec(
+        "enrolled_count",
+        _cue(
+            rf"{_HOW_MANY}\b.*\b{_PEOPLE}|{_HOW_MANY}\b.*\b(?:enrol\w*|recruit\w*|accru\w*|includ\w*|particip\w*)|\benrol\w*\b.*\bhow many|"
+            r"sample size|\bhow (?:large|big)\b|size of (?:the )?(?:trial|study|cohort)|\benrollment\b|\benrolment\b|\bheadcount"
+        ),
+        "group",
+        ("tkb:enrolledCount",),
+        "enrolled",
+        value="number",
+        shape="count",
+    ),
+    PropertySpec(
+        "prior_condition",
+        _cue(
+            r"(?:\bprior\b|\bprevious\w*|\bhistory of|pre-?existing|\bearlier\b|\bbefore\b|\bcomorbid\w*|\bother\b|\bsecond\b)"
+            r".*(?:malignanc\w*|cancers?|conditions?|diseases?|tumou?rs?|illness\w*|diagnos\w*)"
+        ),
+        "group",
+        ("tkb:priorCondition",),
+        "prior condition",
+        value="entity",
+    ),
+    PropertySpec(
+        "dose",
+        _cue(r"\bdos(?:e|es|ed|ing|age)\b|\bhow much\b|\bmg\b|\bmicrograms?\b"),
+        "step",
+        ("tkb:dose",),
+        "dose",
+        shape="list",
+    ),
+    PropertySpec(
+        "route",
+        _cue(r"\broute\b|\badministered\b|\bhow (?:was|were|is|are) .* (?:given|delivered|infused)"),
+        "step",
+        ("tkb:route",),
+        "route",
+    ),
+    PropertySpec(
+        "marker_status",
+        _cue(r"\bstatus\b|\bpositiv\w*|\bnegativ\w*|\bexpress\w*|\bmarkers?\b|\bbiomarkers?\b"),
+        "group",
+        ("tkb:positiveFor", "tkb:negativeFor"),
+        "marker status",
+        value="entity",
+        shape="marker",
+    ),
+    PropertySpec(
+        "diagnosis_status",
+        _cue(
+            r"newly diagnosed|relapsed|refractory|diagnosis status|disease (?:status|setting|stage)|"
+            r"(?:front|first)[- ]line|treatment[- ]naive|previously (?:un)?treated|setting"
+        ),
+        "group",
+        ("tkb:diagnosisStatus",),
+        "diagnosis status",
+    ),
+    PropertySpec(
+        "target",
+        _cue(
+            r"\btarget\w*|\bdirected (?:against|at|to)|\bbinds?\b|\bbinding\b|\bantigens?\b|\baim\w* at\b|\bacts? on\b"
+        ),
+        "drug",
+        ("tkb:target",),
+        "target",
+        value="entity",
+        needs=("Drug",),
+    ),
+    PropertySpec(
+        "drug_class",
+        _cue(
+            r"\b(?:kind|type|class|sort|category|classes|types|kinds)\b|\bwhat (?:is|was|are|were) (?!the\b)\w+|\bmechanism|"
+            r"\bhow does .* work"
+        ),
+        "drug",
+        ("tkb:drugClass",),
+        "drug class",
+        value="entity",
+        needs=("Drug",),
+    ),
+    PropertySpec(
+        "disease",
+        _cue(
+            r"\b(?:leuka?emias?|cancers?|diseases?|conditions?|malignanc\w*|indications?|illness\w*|tumou?rs?|lymphomas?)\b|"
+            r"\bstudied\b|\bdiagnos\w*"
+        ),
+        "group",
+        ("tkb:condition",),
+        "disease",
+        value="entity",
+    ),
+    PropertySpec(
+        "interventions",
+        _cue(
+            r"\b(?:which|what) (?:\w+ )?(?:drugs?|medications?|medicines?|agents?|therapies|treatments?|interventions?|"
+            r"antibod\w*)\b|\bregimen\b|\binterventions?\b|\bcombination\b|\btreated with\b|\bgiven\b"
+        ),
+        "trial",
+        ("tkb:intervention",),
+        "intervention",
+        value="entity",
+    ),
+    PropertySpec(
+        "design",
+        _cue(
+            r"\bdesign\w*\b|\bsingle[- ]arm\b|\bopen[- ]label\b|\bmulti-?cent\w*|\bblind\w*|\bkind of (?:trial|study)"
+        ),
+        "trial",
+        ("tkb:designFeature",),
+        "design",
+    ),
+    PropertySpec(
+        "enrollment_years",
+        _cue(r"\bwhen\b.*\b(?:enrol\w*|recruit\w*|accru\w*)|\benrol\w* (?:period|years|dates)"),
+        "trial",
+        ("tkb:enrollmentStartYear", "tkb:enrollmentEndYear"),
+        "enrollment years",
+        shape="range",
+    ),
+)
+BY_NAME = {spec.name: spec for spec in PROPERTIES}
+
+STATISTIC_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("hazard ratio", _cue(r"\bhazard ratios?\b|\bHR\b")),
+    ("odds ratio", _cue(r"\bodds ratios?\b")),
+    ("median", _cue(r"\bmedian\b")),
+    ("rate", _cue(r"\brates?\b|\bpercent\w*|\bproportion\b|%|\bhow many\b|\bshare\b|\bfraction\b")),
+)
+
+GENERIC_ENDPOINT_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("overall-survival", _cue(r"\bsurviv\w*|\balive\b|\bdeaths?\b|\bdied\b|\bmortality\b|\bdying\b")),
+    ("complete-remission", _cue(r"\bremissions?\b|\bresponse rates?\b|\bresponded\b|\bresponders?\b")),
+    ("mrd-negativity", _cue(r"\bMRD\b.*\b(?:negativ\w*|clear\w*|rates?|undetectable|response)")),
+    ("follow-up", _cue(r"\bfollow(?:ed)?[- ]?up\b|\bfollowed\b")),
+)
+"""Plain words for the commonest endpoints when the question names none precisely."""
+
+COMPARISON = re.compile(
+    r"(?P<op>at least|no less than|more than|greater than|higher than|above|over|exceed(?:ing|ed|s)?|>=|≥|>|"
+    r"at most|no more than|less than|lower than|below|under|<=|≤|<)\s*(?P<number>\d+(?:\.\d+)?)\s*(?:%|percent)?",
+    re.IGNORECASE,
+)
+TIME_POINT = re.compile(
+    r"\b(?P<amount>\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|eighteen|twenty-four|thirty-six)"
+    r"[- ]?(?P<unit>years?|months?|yr|mo)\b(?![- ]?(?:old|of age))",
+    re.IGNORECASE,
+)
+TREATMENT_PHASES = ("induction", "consolidation", "maintenance", "intensification", "conditioning", "salvage")
+YES_NO = re.compile(r"^(?:did|does|do|was|were|is|are|has|have|had|can|could|will)\b", re.IGNORECASE)
+ASKS_TRIALS = re.compile(
+    r"^(?:which|what|list|name|show|find|give me|how many)\b(?:\s+\w+){0,3}?\s+(?:trials?|studies|study)\b",
+    re.IGNORECASE,
+)
+ASKS_DRUGS = re.compile(
+    r"^(?:which|what|list|name|show|find|give me|how many)\b(?:\s+\w+){0,2}?\s+(?:drugs?|agents?|medications?|medicines?|"
+    r"therapies|therapy|antibod\w*|products?|treatments?)\b",
+    re.IGNORECASE,
+)
+COUNT = re.compile(r"^how many\b|\bnumber of\b", re.IGNORECASE)

@@ -1,0 +1,122 @@
+"""What answering needs from one KB version, loaded once: the entity index, trials, passages, names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kb.qa import queries
+from kb.qa.linking import EntityIndex, build_index
+
+if TYPE_CHECKING:
+    from kb.facade import KnowledgeBase
+
+DOCUMENT_PREFIX = "https://w3id.org/trialkb/resource/document/"
+GRAPH_PREFIX = "https://w3id.org/trialkb/graph/"
+
+
+@dataclass(frozen=True)
+class PassageRow:
+    id: str
+    document: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Trial:
+    iri: str
+    label: str
+    name: str | None
+    nct: str | None
+    documents: tuple[str, ...]
+
+    @property
+    def display(self) -> str:
+        """The label, with the short name added when the label lacks it."""
+        if self.name and self.name.lower() not in self.label.lower():
+            return f"{self.name} ({self.label})"
+        return self.label
+
+
+@dataclass
+class QAContext:
+    """Per-version caches; rebuilt when the KB's content hash changes."""
+
+    version: str
+    index: EntityIndex
+    trials: dict[str, Trial]
+    passages: dict[str, list[PassageRow]]
+    names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def trial_documents(self, trials: list[str]) -> list[str]:
+        docs: list[str] = []
+        for iri in trials:
+            if iri in self.trials:
+                docs.extend(self.trials[iri].documents)
+        return list(dict.fromkeys(docs))
+
+    def names_of(self, iri: str, fallback: str) -> tuple[str, ...]:
+        return self.names.get(iri, (fallback,))
+
+
+def document_id(value: str) -> str:
+    """A document id from a document IRI or a named-graph IRI ("lexicon" for the lexicon graph)."""
+    text = str(value)
+    if text.startswith(DOCUMENT_PREFIX):
+        return text[len(DOCUMENT_PREFIX) :]
+    if text.startswith(GRAPH_PREFIX):
+        return text[len(GRAPH_PREFIX) :]
+    return text.rsplit("/", 1)[-1]
+
+
+def passage_id(value: str) -> str:
+    return str(value).rsplit("/", 1)[-1]
+
+
+def load_context(kb: KnowledgeBase) -> QAContext:
+    """The context of the KB's current version (cached on the KB object)."""
+    version = kb.manifest.sha256
+    cached: QAContext | None = getattr(kb, "_qa_context", None)
+    if cached is not None and cached.version == version:
+        return cached
+    rows = kb.select(queries.ENTITY_NAMES)
+    try:
+        entries: list[Any] = kb.lexicon.entries()
+    except Exception:  # noqa: BLE001 - the KB's own names still link without the lexicon
+        entries = []
+    index = build_index(rows, entries)
+    names: dict[str, tuple[str, ...]] = {e.iri: e.names for e in index.entities if e.iri}
+    documents: dict[str, list[str]] = {}
+    for row in kb.select(queries.DOCUMENT_TRIALS):
+        documents.setdefault(str(row["trial"]), []).append(document_id(str(row["document"])))
+    trials: dict[str, Trial] = {}
+    for row in kb.select(queries.TRIALS):
+        iri = str(row["trial"])
+        previous = trials.get(iri)
+        label = str(row.get("label") or (previous.label if previous else iri.rsplit("/", 1)[-1]))
+        trials[iri] = Trial(
+            iri,
+            label,
+            str(row["name"]) if row.get("name") else (previous.name if previous else None),
+            str(row["nct"]) if row.get("nct") else (previous.nct if previous else None),
+            tuple(sorted(set(documents.get(iri, [])))),
+        )
+    passages: dict[str, list[PassageRow]] = {}
+    for row in kb.select(queries.PASSAGES):
+        document = document_id(str(row["document"]))
+        passages.setdefault(document, []).append(
+            PassageRow(
+                passage_id(str(row["passage"])),
+                document,
+                int(row["start"]),
+                int(row["end"]),
+                str(row["text"]),
+            )
+        )
+    for rows_of in passages.values():
+        rows_of.sort(key=lambda p: p.start)
+    context = QAContext(version, index, trials, passages, names)
+    kb._qa_context = context  # type: ignore[attr-defined]
+    return context

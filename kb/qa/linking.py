@@ -1,0 +1,233 @@
+"""Entity linking: finds the KB's trials, drugs, targets, organisations, diseases and endpoints in a question.
+
+Names come from the KB (labels, ``skos:altLabel`` synonyms, trial names, NCT ids) and the curated lexicon
+(abbreviations such as InO, blina, OS, CR). Matching is on normalised token n-grams (case-insensitive,
+hyphen- and space-tolerant), with difflib for small typos against the KB's own names. Lexicon entities the
+KB does not hold are recognised too, so a question about them abstains instead of being misread.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kb.qa.vocabulary import COMMON_WORDS
+
+LINKED_KINDS = (
+    "ClinicalTrial",
+    "Drug",
+    "DrugClass",
+    "MolecularTarget",
+    "Biomarker",
+    "Disease",
+    "Organization",
+    "Endpoint",
+    "Journal",
+)
+_TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F\u0370-\u03FF]+(?:(?:::|[.'’/+])[A-Za-z0-9\u00C0-\u024F]+)*")
+_MAX_NGRAM = 8
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: the form names are compared in."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def tokens(text: str) -> list[tuple[str, int, int]]:
+    """Word tokens with their offsets; a possessive "'s" is dropped."""
+    found = []
+    for match in _TOKEN.finditer(text):
+        word, start, end = match.group(0), match.start(), match.end()
+        if word.lower().endswith(("'s", "’s")):
+            word, end = word[:-2], end - 2
+        found.append((word, start, end))
+    return found
+
+
+def name_key(name: str) -> str:
+    return " ".join(fold(word) for word, _, _ in tokens(name))
+
+
+def compact_key(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", fold(name))
+
+
+def is_case_sensitive(name: str) -> bool:
+    """Short abbreviations that are also English words ("ALL", "AS") only match with their case."""
+    return len(name) <= 5 and fold(name) in COMMON_WORDS and name != name.lower()
+
+
+@dataclass(frozen=True)
+class LinkedEntity:
+    """An entity a question can name: its IRI (None for lexicon entities absent from the KB), kind, label."""
+
+    iri: str | None
+    kind: str
+    label: str
+    names: tuple[str, ...] = ()
+
+    @property
+    def in_kb(self) -> bool:
+        return self.iri is not None
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Where an entity is named in the question (character offsets into the normalised question)."""
+
+    entity: LinkedEntity
+    start: int
+    end: int
+    surface: str
+    fuzzy: bool = False
+
+
+@dataclass
+class EntityIndex:
+    """Names of every linkable entity, keyed by normalised form; built once per KB version."""
+
+    entities: list[LinkedEntity] = field(default_factory=list)
+    by_key: dict[str, list[LinkedEntity]] = field(default_factory=dict)
+    by_compact: dict[str, list[LinkedEntity]] = field(default_factory=dict)
+    sensitive: dict[str, set[str]] = field(default_factory=dict)  # key -> surface forms that must match case
+    fuzzy_names: list[tuple[str, LinkedEntity]] = field(default_factory=list)
+
+    def add(self, entity: LinkedEntity) -> None:
+        self.entities.append(entity)
+        for name in entity.names:
+            key = name_key(name)
+            if not key:
+                continue
+            bucket = self.by_key.setdefault(key, [])
+            if entity not in bucket:
+                bucket.append(entity)
+            if is_case_sensitive(name):
+                self.sensitive.setdefault(key, set()).add(name)
+            elif key in self.sensitive and fold(name) == key:
+                self.sensitive[key].discard(name)
+            if any(ch.isdigit() for ch in name):
+                compact = compact_key(name)
+                if len(compact) >= 4:
+                    bucket = self.by_compact.setdefault(compact, [])
+                    if entity not in bucket:
+                        bucket.append(entity)
+            if entity.in_kb and len(key) >= 6 and not any(ch.isdigit() for ch in key):
+                self.fuzzy_names.append((key, entity))
+
+    def kb_entities(self, kind: str) -> list[LinkedEntity]:
+        return [e for e in self.entities if e.kind == kind and e.in_kb]
+
+    def find(self, text: str) -> list[Mention]:
+        """Mentions in ``text``: longest n-gram first, non-overlapping; typos matched against KB names."""
+        words = tokens(text)
+        folded = [fold(w) for w, _, _ in words]
+        taken = [False] * len(words)
+        mentions: list[Mention] = []
+        for size in range(min(_MAX_NGRAM, len(words)), 0, -1):
+            for i in range(len(words) - size + 1):
+                if any(taken[i : i + size]):
+                    continue
+                found = self._lookup(words, folded, i, size)
+                if not found:
+                    continue
+                start, end = words[i][1], words[i + size - 1][2]
+                for entity in found:
+                    mentions.append(Mention(entity, start, end, text[start:end]))
+                for j in range(i, i + size):
+                    taken[j] = True
+        mentions.extend(self._fuzzy(words, folded, taken, text))
+        return sorted(mentions, key=lambda m: (m.start, m.entity.kind))
+
+    def _lookup(
+        self, words: list[tuple[str, int, int]], folded: list[str], i: int, size: int
+    ) -> list[LinkedEntity]:
+        key = " ".join(folded[i : i + size])
+        surface = " ".join(w for w, _, _ in words[i : i + size])
+        found = list(self.by_key.get(key, []))
+        if found and key in self.sensitive and self.sensitive[key]:
+            exact_case = any(surface.replace("-", " ") == s.replace("-", " ") for s in self.sensitive[key])
+            lower_ok = key not in COMMON_WORDS
+            if not exact_case and not lower_ok:
+                found = []
+        if not found and size <= 3:
+            compact = "".join(folded[i : i + size])
+            if len(compact) >= 4 and any(ch.isdigit() for ch in compact):
+                found = list(self.by_compact.get(compact, []))
+        if not found and folded[i + size - 1].endswith("s") and len(folded[i + size - 1]) > 3:
+            singular = " ".join([*folded[i : i + size - 1], folded[i + size - 1][:-1]])
+            found = list(self.by_key.get(singular, []))
+        if found and size == 1 and key in COMMON_WORDS and surface == surface.lower():
+            # "all", "blood", "cancer": English words first, names only when written as names.
+            found = [e for e in found if e.kind in {"Disease", "Endpoint"} and key not in {"all", "cancer"}]
+        return found
+
+    def _fuzzy(
+        self, words: list[tuple[str, int, int]], folded: list[str], taken: list[bool], text: str
+    ) -> Iterable[Mention]:
+        if not self.fuzzy_names:
+            return []
+        found: list[Mention] = []
+        for size in (2, 1):
+            for i in range(len(words) - size + 1):
+                if any(taken[i : i + size]):
+                    continue
+                candidate = " ".join(folded[i : i + size])
+                if len(candidate) < 6 or any(f in COMMON_WORDS for f in folded[i : i + size]):
+                    continue
+                best, best_entity = 0.0, None
+                for key, entity in self.fuzzy_names:
+                    if abs(len(key) - len(candidate)) > 3 or key.count(" ") != size - 1:
+                        continue
+                    matcher = difflib.SequenceMatcher(None, candidate, key)
+                    if matcher.real_quick_ratio() < 0.85 or matcher.quick_ratio() < 0.85:
+                        continue
+                    ratio = matcher.ratio()
+                    if ratio > best:
+                        best, best_entity = ratio, entity
+                if best_entity is not None and best >= 0.85:
+                    start, end = words[i][1], words[i + size - 1][2]
+                    found.append(Mention(best_entity, start, end, text[start:end], fuzzy=True))
+                    for j in range(i, i + size):
+                        taken[j] = True
+        return found
+
+
+def build_index(rows: Iterable[dict[str, object]], lexicon_entries: Iterable[object]) -> EntityIndex:
+    """An index from KB rows (``entity``, ``type``, ``name``, ``predicate``) and lexicon entries."""
+    names: dict[str, list[str]] = {}
+    kinds: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    for row in rows:
+        iri, kind, name = str(row["entity"]), str(row["type"]).rsplit("#", 1)[-1], str(row["name"])
+        if kind not in LINKED_KINDS:
+            continue
+        kinds[iri] = kind
+        names.setdefault(iri, [])
+        if name not in names[iri]:
+            names[iri].append(name)
+        if str(row.get("predicate", "")).endswith("label") and not str(row["predicate"]).endswith("altLabel"):
+            labels.setdefault(iri, name)
+    index = EntityIndex()
+    in_kb_keys: dict[tuple[str, str], str] = {}
+    for iri, kind in kinds.items():
+        in_kb_keys[(kind, iri.rstrip("/").rsplit("/", 1)[-1])] = iri
+    extra: dict[str, list[str]] = {}
+    outside: list[LinkedEntity] = []
+    for entry in lexicon_entries:
+        kind, key = entry.kind, entry.key  # type: ignore[attr-defined]
+        all_names = tuple(entry.names)  # type: ignore[attr-defined]
+        iri = in_kb_keys.get((kind, key))
+        if iri is not None:
+            extra.setdefault(iri, []).extend(all_names)
+        else:
+            outside.append(LinkedEntity(None, kind, entry.label, all_names))  # type: ignore[attr-defined]
+    for iri, kind in kinds.items():
+        merged = list(dict.fromkeys([*names[iri], *extra.get(iri, [])]))
+        index.add(LinkedEntity(iri, kind, labels.get(iri, merged[0]), tuple(merged)))
+    for entity in outside:
+        index.add(entity)
+    return index

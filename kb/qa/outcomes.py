@@ -1,0 +1,110 @@
+"""Outcome questions: an endpoint's value (rate, median, hazard ratio, count) for a trial, arm or time point."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from kb.qa import queries
+from kb.qa.answer import NOT_STATED, TKB, finish, scope, source_of, subject_label, time_matches
+from kb.qa.context import QAContext
+from kb.qa.evidence import pick, statements, value_check
+from kb.qa.linking import fold
+from kb.qa.model import Answer, AnswerValue, EvidenceSpan
+from kb.qa.render import duration_text, json_number, with_unit
+from kb.qa.understand import Question
+
+if TYPE_CHECKING:
+    from kb.facade import KnowledgeBase
+
+
+def _statistic_ok(q: Question, row: dict[str, Any]) -> bool:
+    statistic = fold(str(row.get("statistic") or ""))
+    unit = str(row.get("unit") or "")
+    if q.statistic == "hazard ratio":
+        return "hazard" in statistic
+    if q.statistic == "odds ratio":
+        return "odds" in statistic
+    if q.statistic == "median":
+        return "median" in statistic or (not statistic and unit not in {"%", "percent"})
+    if q.statistic == "rate":
+        return "ratio" not in statistic and "median" not in statistic
+    return True
+
+
+def _population_score(q: Question, row: dict[str, Any]) -> int:
+    label = fold(str(row.get("populationLabel") or ""))
+    if not label:
+        return 0
+    words = {w for w in re.findall(r"[a-z0-9]+", fold(q.text)) if len(w) > 3}
+    return sum(1 for w in words if re.search(rf"\b{re.escape(w)}", label))
+
+
+def answer_outcome(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> Answer:
+    if not q.endpoints:
+        return Answer.abstain(raw, f"the knowledge base has no such outcome; {NOT_STATED}", intent=q.intent)
+    trials, named = scope(context, q)
+    query = queries.outcome_query(q.endpoints, trials if q.trials else [])
+    rows = [row for row in kb.select(query) if _statistic_ok(q, row)]
+    if q.statistic is None and any("ratio" not in fold(str(r.get("statistic") or "")) for r in rows):
+        rows = [r for r in rows if "ratio" not in fold(str(r.get("statistic") or ""))]
+    # The most specific endpoint each trial reports (CR before CR/CRi).
+    rank = {iri: i for i, iri in enumerate(q.endpoints)}
+    best: dict[str, int] = {}
+    for row in rows:
+        trial = str(row["trial"])
+        best[trial] = min(best.get(trial, 99), rank.get(str(row["endpoint"]), 99))
+    rows = [r for r in rows if rank.get(str(r["endpoint"]), 99) == best[str(r["trial"])]]
+    # Within a trial, the groups the question names (by words of the group's label), when it names any.
+    scores = {id(r): _population_score(q, r) for r in rows}
+    top: dict[str, int] = {}
+    for row in rows:
+        top[str(row["trial"])] = max(top.get(str(row["trial"]), 0), scores[id(row)])
+    rows = [r for r in rows if scores[id(r)] == top[str(r["trial"])]]
+    wants_count = q.count and q.statistic != "rate" and not re.search(r"\bpercent|%|\brate\b", q.text, re.I)
+    found, _ = statements(kb, [(str(r["outcome"]), TKB + "numericValue") for r in rows])
+    numerators, _ = (
+        statements(kb, [(str(r["outcome"]), TKB + "numerator") for r in rows]) if wants_count else ({}, None)
+    )
+    items: list[tuple[AnswerValue, EvidenceSpan | None, str]] = []
+    for row in sorted(
+        rows, key=lambda r: (str(r.get("trialLabel") or ""), str(r.get("populationLabel") or ""))
+    ):
+        value, unit = row["value"], row.get("unit")
+        pair = (str(row["outcome"]), TKB + "numericValue")
+        if wants_count:
+            if row.get("numerator") is None:
+                continue
+            value, unit = row["numerator"], None
+            pair = (str(row["outcome"]), TKB + "numerator")
+            span = pick((numerators or {}).get(pair, []), value_check(value, "number"))
+        else:
+            span = pick(found.get(pair, []), value_check(value, "number"))
+        if span is None or not time_matches(q, row.get("timePoint"), span.text):
+            continue
+        label = str(row.get("endpointLabel") or "outcome")
+        statistic = str(row.get("statistic") or "")
+        when = duration_text(str(row["timePoint"])) if row.get("timePoint") else None
+        full_label = " ".join(x for x in (label, statistic if statistic not in label else "") if x)
+        if when:
+            full_label += f" at {when}"
+        subject = subject_label(context, str(row["trial"]), str(row.get("populationLabel") or "") or None)
+        shown = with_unit(value, str(unit) if unit else None)
+        qualifier = row.get("qualifier")
+        if qualifier:
+            shown = f"{qualifier} {shown}"
+        items.append(
+            (
+                AnswerValue(
+                    json_number(value), str(unit) if unit else None, full_label, subject, source_of(row["g"])
+                ),
+                span,
+                shown,
+            )
+        )
+    trials_answered = {v.subject for v, _, _ in items}
+    multi = not named and len({str(r["trial"]) for r in rows}) > 1
+    confidence = 0.9 if best and min(best.values()) == 0 else 0.75
+    if len(trials_answered) > 1 and not multi:
+        multi = True
+    return finish(raw, q, items, query, confidence, multi)

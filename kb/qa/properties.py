@@ -1,0 +1,221 @@
+"""Property questions: a value of a trial, its groups, its publication, a regimen step or a drug."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from kb.qa import queries
+from kb.qa.answer import NOT_STATED, finish, scope, source_of, subject_label
+from kb.qa.context import QAContext
+from kb.qa.evidence import Check, find_passage, pick, statements, value_check
+from kb.qa.model import Answer, AnswerValue, EvidenceSpan
+from kb.qa.render import json_number, plain_number, with_unit
+from kb.qa.understand import Question
+
+if TYPE_CHECKING:
+    from kb.facade import KnowledgeBase
+
+Item = tuple[AnswerValue, EvidenceSpan | None, str]
+_AGE_PROPERTIES = {"median_age", "age_range"}
+
+
+def _expand(p: str) -> str:
+    prefix, local = p.split(":", 1)
+    return queries.PREFIX_IRIS[prefix] + local
+
+
+def _rows(
+    kb: KnowledgeBase, via: str, predicates: tuple[str, ...], trials: list[str], nodes: list[str]
+) -> tuple[list[dict[str, Any]], str]:
+    query = queries.property_query(via, predicates, trials, nodes)
+    return kb.select(query), query
+
+
+def _filter_funders(
+    kb: KnowledgeBase, q: Question, trials: list[str], rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    funding, _ = _rows(kb, "funding", ("tkb:funder",), trials, [])
+    if q.role_filter == "company":
+        organisations = {str(r["value"]) for r in rows + funding}
+        if organisations:
+            typed = kb.select(
+                queries.with_prefixes(
+                    f"SELECT ?org ?type WHERE {{ {queries.values('org', sorted(organisations))} ?org tkb:organizationType ?type }}"
+                )
+            )
+            companies = {
+                str(r["org"])
+                for r in typed
+                if re.search(r"compan|industr|pharma|commercial", str(r["type"]), re.I)
+            }
+            if companies:
+                return [r for r in funding + rows if str(r["value"]) in companies]
+    if q.role_filter in {"grant", "company"}:
+        granted = [r for r in funding if re.search(r"grant", str(r.get("role") or ""), re.I)]
+        if granted:
+            return granted
+    return rows + funding
+
+
+def answer_property(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> Answer:
+    spec = q.prop
+    assert spec is not None
+    trials, named = scope(context, q)
+    restrict = trials if q.trials else []
+    nodes: list[str] = []
+    drugs = [d.iri for d in q.named("Drug") if d.iri]
+    if spec.via == "drug":
+        if not drugs:
+            return Answer.abstain(raw, "the question names no drug the knowledge base knows", intent=q.intent)
+        nodes, restrict = drugs, []
+    rows, query = _rows(kb, spec.via, spec.predicates, restrict, nodes)
+    if spec.name == "funders":
+        rows = _filter_funders(kb, q, restrict, rows)
+    if spec.name == "trial_name" and not rows:
+        rows, query = _rows(kb, "trial", ("rdfs:label",), restrict, [])
+    if spec.name == "date_published" and not rows:
+        rows, query = _rows(kb, "document", ("schema:datePublished",), restrict, [])
+    if spec.via == "step":
+        if drugs:
+            rows = [r for r in rows if str(r.get("drug")) in drugs]
+        if q.treatment_phase and any(r.get("stepPhase") for r in rows):
+            rows = [r for r in rows if str(r.get("stepPhase") or "").lower() == q.treatment_phase]
+    if spec.shape == "marker":
+        markers = [e.iri for e in q.named("Biomarker") + q.named("MolecularTarget")]
+        rows = [r for r in rows if str(r["value"]) in markers] or ([] if markers else rows)
+    if spec.value == "number" and spec.shape == "count" and q.named("Drug"):
+        pass  # counts are of groups; a drug named ("treated with X") does not change which count
+    items = _items(kb, context, q, rows)
+    if not items:
+        return Answer.abstain(raw, NOT_STATED, sparql=query, intent=q.intent)
+    multi = not named and len({str(r["trial"]) for r in rows if r.get("trial")}) > 1
+    return finish(raw, q, items, query, 0.9, multi)
+
+
+def _display(q: Question, context: QAContext, row: dict[str, Any]) -> tuple[Any, str, list[str], str]:
+    """(JSON value, display text, names for evidence, evidence kind) of one row's value."""
+    spec = q.prop
+    assert spec is not None
+    value = row["value"]
+    if spec.value == "entity":
+        label = str(row.get("valueLabel") or str(value).rsplit("/", 1)[-1])
+        return label, label, list(context.names_of(str(value), label)), "name"
+    if spec.value == "number":
+        unit = "years" if spec.name in _AGE_PROPERTIES else None
+        return json_number(value), with_unit(value, unit), [], "number"
+    if spec.value == "date":
+        return str(value), str(value), [], "date"
+    return str(value), str(value), [str(value)], "name"
+
+
+def _items(kb: KnowledgeBase, context: QAContext, q: Question, rows: list[dict[str, Any]]) -> list[Item]:
+    spec = q.prop
+    assert spec is not None
+    found, _ = statements(kb, [(str(r["node"]), str(r["p"])) for r in rows])
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((str(row.get("trial") or ""), str(row["node"])), []).append(row)
+    items: list[Item] = []
+    seen: set[tuple[str, str]] = set()
+    for (trial, node), group in groups.items():
+        subject = subject_label(
+            context, trial or None, str(group[0].get("nodeLabel") or "") if spec.via == "group" else None
+        )
+        documents = (
+            context.trial_documents([trial])
+            if trial
+            else [d for t in context.trials.values() for d in t.documents]
+        )
+        if spec.shape in {"range", "cycles"}:
+            item = _range_item(context, q, group, found, documents, subject)
+            if item is not None:
+                items.append(item)
+            continue
+        for row in group:
+            value, shown, names, kind = _display(q, context, row)
+            key = (subject or "", shown.lower())
+            if key in seen:
+                continue
+            check: Check = value_check(row["value"], kind, names)
+            span = pick(found.get((node, str(row["p"])), []), check, row["value"])
+            if span is None:
+                extra = [check]
+                if spec.via == "drug":
+                    extra.append(
+                        value_check(
+                            None, "name", context.names_of(node, str(group[0].get("nodeLabel") or ""))
+                        )
+                    )
+                span = find_passage(context, documents, extra)
+            source = source_of(row["g"])
+            if span is None and source != "lexicon":
+                continue
+            if spec.shape == "marker":
+                polarity = "negative" if str(row["p"]).endswith("negativeFor") else "positive"
+                shown = f"{shown}-{polarity}"
+            seen.add(key)
+            items.append(
+                (
+                    AnswerValue(
+                        value, "years" if spec.name in _AGE_PROPERTIES else None, spec.label, subject, source
+                    ),
+                    span,
+                    shown,
+                )
+            )
+    if spec.shape == "single" and len(items) > 1:
+        items.sort(key=lambda item: len(item[2]))
+    return items
+
+
+def _range_item(
+    context: QAContext,
+    q: Question,
+    group: list[dict[str, Any]],
+    found: dict[tuple[str, str], list[tuple[Any, EvidenceSpan]]],
+    documents: list[str],
+    subject: str | None,
+) -> Item | None:
+    spec = q.prop
+    assert spec is not None
+    low = next((r for r in group if str(r["p"]).endswith(("minimumAge", "minCycles", "StartYear"))), None)
+    high = next((r for r in group if str(r["p"]).endswith(("maximumAge", "maxCycles", "EndYear"))), None)
+    parts = [r for r in (low, high) if r is not None]
+    if not parts:
+        return None
+    checks = [value_check(r["value"], "number") for r in parts]
+    span = None
+    for row in parts:
+        candidates = found.get((str(row["node"]), str(row["p"])), [])
+        span = pick(candidates, lambda text: all(c(text) for c in checks), row["value"])
+        if span is not None:
+            break
+    if span is None:
+        span = find_passage(context, documents, checks)
+    if span is None:
+        return None
+    unit = "years" if spec.name == "age_range" else ("cycles" if spec.name == "cycles" else None)
+    lo = plain_number(low["value"]) if low else None
+    hi = plain_number(high["value"]) if high else None
+    if lo and hi and lo != hi:
+        shown = f"{lo} to {hi}"
+    elif hi and not lo:
+        shown = f"up to {hi}"
+    elif lo and not hi:
+        shown = f"{lo} or more"
+    else:
+        shown = lo or hi or ""
+    if unit == "cycles":
+        shown += " cycle" if shown.endswith(" 1") or shown == "1" else " cycles"
+        drug = group[0].get("drug")
+        if drug and not q.named("Drug"):
+            shown = f"{context.names_of(str(drug), str(drug).rsplit('/', 1)[-1])[0]}: {shown}"
+    elif unit:
+        shown += f" {unit}"
+    value = {
+        "min": json_number(low["value"]) if low else None,
+        "max": json_number(high["value"]) if high else None,
+    }
+    source = source_of(parts[0]["g"])
+    return AnswerValue(value, unit, spec.label, subject, source), span, shown

@@ -236,3 +236,27 @@ def test_publication_doi_date_and_author() -> None:
     assert found(extraction, "firstAuthor") == {"Rossi AB"}
     assert found(extraction, "schema:datePublished") == {dt.date(2024, 3, 5), dt.date(2024, 3, 7)}
     assert found(extraction, "documentType") == {"news release"}
+
+
+def test_a_registry_id_alone_names_the_trial() -> None:
+    extraction = extract(parse_document("x.txt", "Update\nThe study (NCT07654321) enrolled 61 patients.\n"))
+    trial = next(f.subject for f in extraction.facts if f.subject.kind == "ClinicalTrial")
+    assert trial.key == trial.label == "NCT07654321"
+    assert not found(extraction, "trialName")
+
+
+def test_hazard_ratio_for_progression_or_death_is_about_pfs_and_decimals_do_not_end_clauses() -> None:
+    records = outcomes(
+        run(
+            "Two-year progression-free survival was 61.5% versus 40.2% (hazard ratio for progression or death, 0.48)."
+        )
+    )
+    assert {r["measures"] for r in records} == {"progression-free-survival"}
+    assert {r["numericValue"] for r in records} == {Decimal("61.5"), Decimal("40.2"), Decimal("0.48")}
+
+
+def test_funding_stated_in_a_closing_parenthesis() -> None:
+    extraction = run(
+        "Outcomes improved. (Funded by Pfizer; KRYPTO-4 ClinicalTrials.gov number, NCT01234567.)"
+    )
+    assert found(extraction, "fundedBy") == {"pfizer"}

@@ -16,7 +16,7 @@ _INN = re.compile(
 )
 _NOT_INTERVENTION = re.compile(
     r"(?:prior|previous(?:ly)?|after\s+failure\s+of|refractory\s+to|resistant\s+to|intolerant\s+(?:of|to)|"
-    r"pretreated\s+with|exposed\s+to)\s+(?:treatment\s+with\s+|therapy\s+with\s+)?(?:\w+\s+){0,2}$",
+    r"pretreated\s+with|exposed\s+to)\b[^.;]{0,60}$",
     re.IGNORECASE,
 )
 _APPOSITIVE = re.compile(r"^(?:\s*\([^)]*\))?(?:,\s*|\s+is\s+|\s+was\s+)(?:a|an)\s+")

@@ -18,6 +18,7 @@ _CUES: tuple[tuple[str, str], ...] = (
         "funding",
     ),
     (r"\bgrants?\s+(?:support\s+)?(?:from|by)\b", "grant"),
+    (r"^\s*Funding\s*:", "funding"),
     (r"\b(?:run|conducted|led|coordinated|carried\s+out)\s+by\b", "conducted"),
     (r"\bresearchers\s+(?:from|at|of|with)\b|\binvestigators\s+(?:from|at|of|with)\b", "researchers"),
 )
@@ -35,7 +36,9 @@ def extract_organizations(ctx: Context) -> None:
     trial = ctx.trial
     if trial is None:
         return
-    for passage in ctx.passages():
+    for passage in ctx.passages(("title", "body", "metadata")):
+        if re.match(r"\s*Image\s+Credits?\s*:", passage.text, re.IGNORECASE):
+            continue
         cues = list(_CUE.finditer(passage.text))
         for n, cue in enumerate(cues):
             role = next(_CUES[i][1] for i in range(len(_CUES)) if cue.group(f"c{i}"))

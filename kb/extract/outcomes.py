@@ -47,6 +47,8 @@ _FRACTION = re.compile(
 _QUALIFIERS = {"over": "more than", "more than": "more than", "nearly": "approximately", "almost": "approximately",
                "about": "approximately", "approximately": "approximately", "roughly": "approximately",
                "less than": "less than", "fewer than": "less than", "under": "less than"}  # fmt: skip
+_CLAUSE_END = re.compile(r";|\.(?!\d)")
+"""A sentence or clause break (not a decimal point)."""
 _PRIMARY = re.compile(r"\bprimary\s+(?:end\s*-?\s*point|outcome|objective)s?\b", re.IGNORECASE)
 
 
@@ -108,10 +110,10 @@ def _endpoint_for(
     if _OF_PEOPLE.match(text[value.end : passage.end]) or re.match(
         r"^\s*\)\s+\w+", text[value.end : passage.end]
     ):
-        if following and not re.search(r"[.;]", text[value.end : following[0].start]):
+        if following and not re.search(_CLAUSE_END, text[value.end : following[0].start]):
             return following[0]
     preceding = [e for e in endpoints if e.end <= value.start and value.start - e.end <= 100]
-    if preceding and not re.search(r"[.;]", text[preceding[-1].end : value.start]):
+    if preceding and not re.search(_CLAUSE_END, text[preceding[-1].end : value.start]):
         return preceding[-1]
     if (
         following
@@ -254,8 +256,7 @@ def _hazard_ratios(
             continue
         start, end = passage.start + match.start(), passage.start + match.end()
         used.add((start, end))
-        what = (match.group("what") or "").lower()
-        key = "overall-survival" if "death" in what else None
+        key = _hazard_endpoint((match.group("what") or "").lower())
         endpoint = next((e for e in endpoints if key and e.entry.key == key), None)
         if endpoint is None:
             if key:
@@ -272,6 +273,19 @@ def _hazard_ratios(
             for (arm, arm_start, arm_end), predicate in ((arms[0], "population"), (arms[1], "comparator")):
                 ctx.add(outcome, predicate, arm, min(arm_start, start), max(arm_end, end))
             _drop_cohort_population(ctx, outcome)
+
+
+def _hazard_endpoint(what: str) -> str | None:
+    """What a "hazard ratio for ..." is about: "death" is overall survival, "progression or death" PFS."""
+    for word, key in (
+        ("progression", "progression-free-survival"),
+        ("relapse", "relapse-free-survival"),
+        ("event", "event-free-survival"),
+        ("death", "overall-survival"),
+    ):
+        if word in what:
+            return key
+    return None
 
 
 def _drop_cohort_population(ctx: Context, outcome: Entity) -> None:

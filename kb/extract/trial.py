@@ -13,7 +13,7 @@ _CODE = r"(?:[A-Z]{1,2}\d{3,6}|[A-Z]{3,6}\d{2,6})[A-Z]?"
 _ACRONYM = r"[A-Z][A-Za-z]*[A-Z][A-Za-z]*-\d{1,3}[a-z]?"
 _CANDIDATE = re.compile(rf"(?<![\w-])(?!NCT\d)({_CODE}|{_ACRONYM})(?![\w-])")
 _AFTER = re.compile(
-    r"\s*(?:\(NCT\d{8}\)|(?:[Cc]ohort\s+\w+\s+)?(?:[Pp]hase\s+[0-9IV/]+[ab]?\s+)?(?:clinical\s+)?(?:trial|study|Trial|Study)\b(?!\w*ies))"
+    r"\s*(?:\(NCT\d{8}\)|(?:[Cc]ohort\s+\w+\s+)?(?:[Pp]hase\s+[0-9IV/]+[ab]?\s+)?(?:clinical\s+)?(?:trial|study|Trial|Study)\b(?!\w*ies)|[Rr]esults\b|ClinicalTrials\.gov|[^.]{0,40}?NCT\d{8})"
 )
 _BEFORE = re.compile(r"(?:\b[Ss]tudy|\b[Tt]rial|\b[Rr]esults\s+of|\b[Rr]esults\s+from)\s+$")
 _COHORT = re.compile(r"\s+[Cc]ohort\s+(\d+|[A-Z])\b")
@@ -71,9 +71,12 @@ def _candidates(ctx: Context) -> Counter[str]:
 def extract_trial(ctx: Context) -> None:
     """Find the trial the document reports on; sets ``ctx.trial``, ``ctx.trial_name`` and ``ctx.cohort``."""
     scores = _candidates(ctx)
-    if not scores:
-        return
     text = ctx.document.text
+    if not scores:
+        registry = NCT.search(text)
+        if registry is None:
+            return
+        scores[registry.group(0)] = 1  # a registry id without a name: the id names the trial
     name = max(scores, key=lambda n: (scores[n], -text.find(n)))
     spans = [(m.start(), m.end()) for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)]
     body_spans = [s for s in spans if _section_of(ctx, s[0]) != "metadata"] or spans
@@ -81,7 +84,8 @@ def extract_trial(ctx: Context) -> None:
     trial = Entity("ClinicalTrial", nct or slugify(name), name)
     ctx.trial, ctx.trial_name, ctx.trial_mentions = trial, name, body_spans
     start, end = body_spans[0]
-    ctx.add_value(trial, "trialName", name, "string", start, end)
+    if name != nct:
+        ctx.add_value(trial, "trialName", name, "string", start, end)
     if nct and nct_span:
         ctx.add_value(trial, "nctId", nct, "string", *nct_span)
     _group_prefixes(ctx, trial, body_spans)

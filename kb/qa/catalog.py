@@ -325,9 +325,9 @@ TIME_POINT = re.compile(
 )
 TREATMENT_PHASES = ("induction", "consolidation", "maintenance", "intensification", "conditioning", "salvage")
 YES_NO = re.compile(r"^(?:did|does|do|was|were|is|are|has|have|had|can|could|will)\b", re.IGNORECASE)
+_BETWEEN = r"(?:(?:clinical|of|the|other|all|different|phase|randomi[sz]ed|published|\d+|[0-9/]+|[a-z]+-?\d+)\s+){0,3}"
 ASKS_TRIALS = re.compile(
-    r"^(?:which|what|list|name|show|find|give me|how many)\b(?:\s+\w+){0,3}?\s+(?:trials?|studies|study)\b",
-    re.IGNORECASE,
+    rf"^(?:which|what|list|name|show|find|give me|how many)\s+{_BETWEEN}(?:trials?|studies)\b", re.IGNORECASE
 )
 ASKS_DRUGS = re.compile(
     r"^(?:which|what|list|name|show|find|give me|how many)\b(?:\s+\w+){0,2}?\s+(?:drugs?|agents?|medications?|medicines?|"

@@ -46,6 +46,8 @@ _FILLER = frozenset(
     new novel reported approach used use uses using involved involve involving people person individuals
     receive received receiving get got getting given give were was are is had have has
     cohort cohorts group groups arm arms knowledge base kb source sources document documents text
+    identifier identifiers identification number code registry registration official
+    induction consolidation maintenance intensification conditioning salvage
     regimen regimens treatment treatments therapy therapies drug drugs agent agents medication medications
     """.split()
 )
@@ -165,7 +167,7 @@ def _related_endpoints(index: EntityIndex, entity: LinkedEntity) -> list[str]:
     related = [
         e.iri
         for e in index.kb_entities("Endpoint")
-        if e.iri and e.iri != entity.iri and base in fold(e.label) and "incomplete" not in fold(e.label)
+        if e.iri and e.iri != entity.iri and base in fold(e.label) and not fold(e.label).startswith(base + " with")
     ]
     return [iri for iri in [entity.iri, *related] if iri]
 
@@ -214,6 +216,8 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
                 break
     endpoints = list(dict.fromkeys(endpoints))
     spans = [(m.start, m.end) for m in mentions]
+    for pattern in (catalog.TIME_POINT, catalog.COMPARISON):
+        spans.extend((m.start(), m.end()) for m in pattern.finditer(text))
     base = {
         "text": text,
         "mentions": tuple(mentions),

@@ -1,6 +1,8 @@
 // The page's behaviour: ask (/api/ask), search (/api/search), query (/sparql). Same-origin requests only.
 import { createEditor } from "./editor.js";
-import { el, localHref, renderAnswer, renderEntities, renderHits, renderResults } from "./render.js";
+import {
+  el, localHref, parsePrefixes, renderAnswer, renderEntities, renderHits, renderResults,
+} from "./render.js";
 
 const $ = (selector) => document.querySelector(selector);
 const jsonOf = (id) => JSON.parse(document.getElementById(id)?.textContent || "null");
@@ -211,7 +213,7 @@ function setupSparql() {
         status.textContent = `Graph returned in ${took} ms${truncated}.`;
       } else {
         const json = await response.json();
-        results.replaceChildren(renderResults(json));
+        results.replaceChildren(renderResults(json, parsePrefixes(query)));
         const count = json.results?.bindings?.length;
         status.textContent = count === undefined ? `Answered in ${took} ms.`
           : `${count} row${count === 1 ? "" : "s"} in ${took} ms${truncated}.`;

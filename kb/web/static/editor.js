@@ -86,6 +86,7 @@ function yasqeEditor(textarea, onRun) {
     value: textarea.value,
     persistenceId: null, // the page decides what the editor shows, not a stale copy in localStorage
     showQueryButton: false,
+    collapsePrefixesOnLoad: true,
     resizeable: true,
     editorHeight: "18rem",
     createShareableLink: null,

@@ -167,11 +167,27 @@ function emphasiseTerms(text, terms) {
   return parts;
 }
 
-function cell(term) {
+/** `prefix:local` for an IRI under one of the `namespaces` ({prefix: iri}), else the IRI itself. */
+export function compact(iri, namespaces) {
+  for (const [prefix, namespace] of Object.entries(namespaces)) {
+    if (iri.startsWith(namespace) && iri.length > namespace.length) return `${prefix}:${iri.slice(namespace.length)}`;
+  }
+  return iri;
+}
+
+/** The {prefix: namespace} map of a block of SPARQL PREFIX lines. */
+export function parsePrefixes(text) {
+  const namespaces = {};
+  for (const match of (text || "").matchAll(/PREFIX\s+([\w-]*):\s*<([^>]*)>/gi)) namespaces[match[1]] = match[2];
+  return namespaces;
+}
+
+function cell(term, namespaces) {
   if (!term) return el("td", {});
   if (term.type === "uri") {
     const local = localHref(term.value);
-    return el("td", {}, el("a", { href: local || term.value, rel: local ? null : "external", text: term.value }));
+    return el("td", {}, el("a", { href: local || term.value, rel: local ? null : "external", title: term.value,
+      text: compact(term.value, namespaces) }));
   }
   if (term.type === "bnode") return el("td", { text: `_:${term.value}` });
   const title = term.datatype || (term["xml:lang"] ? `@${term["xml:lang"]}` : null);
@@ -179,7 +195,7 @@ function cell(term) {
 }
 
 /** SPARQL JSON results (SELECT or ASK) as a table, or a sentence for ASK. */
-export function renderResults(json) {
+export function renderResults(json, namespaces = {}) {
   if (typeof json.boolean === "boolean") {
     return el("p", { class: "notice", text: `ASK: ${json.boolean ? "yes (true)" : "no (false)"}` });
   }
@@ -190,6 +206,6 @@ export function renderResults(json) {
     { class: "results-table" },
     el("caption", { text: `${rows.length} result${rows.length === 1 ? "" : "s"}` }),
     el("thead", {}, el("tr", {}, variables.map((name) => el("th", { scope: "col", text: name })))),
-    el("tbody", {}, rows.map((row) => el("tr", {}, variables.map((name) => cell(row[name]))))),
+    el("tbody", {}, rows.map((row) => el("tr", {}, variables.map((name) => cell(row[name], namespaces))))),
   );
 }

@@ -42,10 +42,11 @@ class TokenBucket:
         waited = 0.0
         with self._lock:
             self._refill()
-            while self._tokens < 1:
+            # The tolerance keeps float rounding from looping on sleeps too small to move the clock.
+            while self._tokens < 1 - 1e-9:
                 delay = (1 - self._tokens) / self.rate
                 self._sleep(delay)
                 waited += delay
                 self._refill()
-            self._tokens -= 1
+            self._tokens = max(0.0, self._tokens - 1)
         return waited

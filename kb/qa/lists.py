@@ -184,4 +184,29 @@ def answer_yes_no(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) 
                 for r in rows
             )
             return Answer(raw, "Yes", values, tuple(spans[:1]), query, 0.75, intent=q.intent)
+    if q.prop is not None and q.prop.value == "entity" and q.prop.via != "drug":
+        return _yes_from_property(kb, context, q, raw)
     return Answer.abstain(raw, NOT_STATED, intent=q.intent)
+
+
+def _yes_from_property(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> Answer:
+    """ "Did any patients have prior cancers?": yes, with the values, when the KB states some; a named
+    value must be among them. Never "no" from absence."""
+    from kb.qa.properties import answer_property
+
+    found = answer_property(kb, context, q, raw)
+    if found.abstained:
+        return found
+    named = {e.label.lower() for e in (m.entity for m in q.mentions) if e.in_kb and e.kind != "ClinicalTrial"}
+    given = {str(v.value).lower() for v in found.values}
+    if named and not named & given:
+        return Answer.abstain(raw, NOT_STATED, sparql=found.sparql, intent=q.intent)
+    return Answer(
+        raw,
+        f"Yes: {found.answer}",
+        found.values,
+        found.evidence,
+        found.sparql,
+        found.confidence * 0.9,
+        intent=q.intent,
+    )

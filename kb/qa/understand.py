@@ -48,6 +48,10 @@ _FILLER = frozenset(
     cohort cohorts group groups arm arms knowledge base kb source sources document documents text
     identifier identifiers identification number code registry registration official
     induction consolidation maintenance intensification conditioning salvage
+    took take takes taking part provide provided provides providing appear appeared appears long
+    test tests tested testing evaluate evaluated evaluating examine examined investigate investigated assess
+    assessed compare compared look looked conduct conducted carry carried publish published
+    happen happened cover covered concern concerned regard regarding according reports
     regimen regimens treatment treatments therapy therapies drug drugs agent agents medication medications
     """.split()
 )
@@ -167,7 +171,10 @@ def _related_endpoints(index: EntityIndex, entity: LinkedEntity) -> list[str]:
     related = [
         e.iri
         for e in index.kb_entities("Endpoint")
-        if e.iri and e.iri != entity.iri and base in fold(e.label) and not fold(e.label).startswith(base + " with")
+        if e.iri
+        and e.iri != entity.iri
+        and base in fold(e.label)
+        and not fold(e.label).startswith(base + " with")
     ]
     return [iri for iri in [entity.iri, *related] if iri]
 

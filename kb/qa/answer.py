@@ -75,6 +75,15 @@ def scope(context: QAContext, q: Question) -> tuple[list[str], bool]:
     if q.trials:
         return [t.iri for t in q.trials if t.iri], True
     everything = list(context.trials)
+    # A drug or organisation named beside the question's subject picks the trials it belongs to
+    # ("the CR rate with brexucabtagene autoleucel", "the Alliance study").
+    asks_about = q.prop.name if q.prop is not None else ""
+    if asks_about not in {"funders", "sponsor", "conducted_by"} and not (q.prop is not None and q.prop.via == "drug"):
+        named = [e.iri for e in q.named("Drug") + q.named("Organization") if e.iri]
+        if named:
+            chosen = [t for t in everything if all(n in context.related.get(t, set()) for n in named)]
+            if chosen:
+                return chosen, len(chosen) == 1
     return everything, len(everything) == 1
 
 

@@ -49,6 +49,7 @@ class QAContext:
     trials: dict[str, Trial]
     passages: dict[str, list[PassageRow]]
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    related: dict[str, set[str]] = field(default_factory=dict)  # trial -> its drugs and organisations
 
     def trial_documents(self, trials: list[str]) -> list[str]:
         docs: list[str] = []
@@ -117,6 +118,9 @@ def load_context(kb: KnowledgeBase) -> QAContext:
         )
     for rows_of in passages.values():
         rows_of.sort(key=lambda p: p.start)
-    context = QAContext(version, index, trials, passages, names)
+    related: dict[str, set[str]] = {}
+    for row in kb.select(queries.TRIAL_RELATED):
+        related.setdefault(str(row["trial"]), set()).add(str(row["entity"]))
+    context = QAContext(version, index, trials, passages, names, related)
     kb._qa_context = context  # type: ignore[attr-defined]
     return context

@@ -44,7 +44,7 @@ def answer_outcome(kb: KnowledgeBase, context: QAContext, q: Question, raw: str)
     if not q.endpoints:
         return Answer.abstain(raw, f"the knowledge base has no such outcome; {NOT_STATED}", intent=q.intent)
     trials, named = scope(context, q)
-    query = queries.outcome_query(q.endpoints, trials if q.trials else [])
+    query = queries.outcome_query(q.endpoints, trials if (q.trials or named) else [])
     rows = [row for row in kb.select(query) if _statistic_ok(q, row)]
     if q.statistic is None and any("ratio" not in fold(str(r.get("statistic") or "")) for r in rows):
         rows = [r for r in rows if "ratio" not in fold(str(r.get("statistic") or ""))]

@@ -62,7 +62,7 @@ def answer_property(kb: KnowledgeBase, context: QAContext, q: Question, raw: str
     spec = q.prop
     assert spec is not None
     trials, named = scope(context, q)
-    restrict = trials if q.trials else []
+    restrict = trials if (q.trials or (named and len(trials) < len(context.trials))) else []
     nodes: list[str] = []
     drugs = [d.iri for d in q.named("Drug") if d.iri]
     if spec.via == "drug":

@@ -156,6 +156,12 @@ PASSAGES = with_prefixes(
 }"""
 )
 
+TRIAL_RELATED = with_prefixes(
+    """SELECT DISTINCT ?trial ?entity WHERE {
+  ?trial a tkb:ClinicalTrial ; tkb:intervention|tkb:sponsor|tkb:conductedBy|tkb:fundedBy ?entity .
+}"""
+)
+
 DOCUMENT_TRIALS = with_prefixes(
     """SELECT DISTINCT ?trial ?document WHERE {
   GRAPH ?g { ?trial a tkb:ClinicalTrial }

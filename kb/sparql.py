@@ -16,7 +16,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kb.errors import QueryRejected
-from ontology import PREFIXES
+from ontology.namespaces import PREFIXES
 
 RESULT_FORMATS: dict[str, tuple[str, ox.QueryResultsFormat]] = {
     "json": ("application/sparql-results+json", ox.QueryResultsFormat.JSON),
@@ -187,7 +187,7 @@ def execute(
 ) -> QueryOutput:
     """Run a checked query on Oxigraph and serialise it. Without a dataset, the default graph is the union."""
     name = normalise_format(result_format, plan)
-    kwargs: dict[str, object] = {"prefixes": {p: str(ns) for p, ns in PREFIXES.items()}}
+    kwargs: dict[str, object] = {"prefixes": dict(PREFIXES)}
     if default_graphs:
         kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
     if named_graphs:
@@ -237,7 +237,7 @@ def _serialize_solutions(
 def _serialize_triples(triples: list[ox.Triple], rdf_format: ox.RdfFormat | None) -> bytes:
     if rdf_format is not None:
         return (
-            ox.serialize(triples, format=rdf_format, prefixes={p: str(ns) for p, ns in PREFIXES.items()})
+            ox.serialize(triples, format=rdf_format, prefixes=dict(PREFIXES))
             or b""
         )
     from rdflib import Graph
@@ -275,7 +275,7 @@ def python_value(term: object) -> Any:
 def select_rows(store: ox.Store, query: str) -> list[dict[str, Any]]:
     """Run a trusted SELECT over the union of all graphs; rows as dicts of Python values."""
     result = store.query(
-        query, use_default_graph_as_union=True, prefixes={p: str(ns) for p, ns in PREFIXES.items()}
+        query, use_default_graph_as_union=True, prefixes=dict(PREFIXES)
     )
     if not isinstance(result, ox.QuerySolutions):
         raise QueryRejected("select_rows expects a SELECT query")

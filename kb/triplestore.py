@@ -7,12 +7,14 @@ two-hop join over 100k triples: about 2 s in rdflib's memory store, 7 ms in Oxig
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
-from oxrdflib import OxigraphStore
-from rdflib import BNode, Dataset, Graph, Literal, URIRef
 
-from ontology import PREFIXES, TKB
+from ontology.namespaces import PREFIXES, TKB
+
+if TYPE_CHECKING:
+    from rdflib import Dataset, Graph, URIRef
 
 
 class TripleStore:
@@ -20,9 +22,19 @@ class TripleStore:
 
     def __init__(self, store: ox.Store | None = None) -> None:
         self.native = store if store is not None else ox.Store()
-        self.dataset = Dataset(store=OxigraphStore(store=self.native))
-        for prefix, namespace in PREFIXES.items():
-            self.dataset.bind(prefix, namespace)
+        self._dataset: Dataset | None = None
+
+    @property
+    def dataset(self) -> Dataset:
+        """The same data through rdflib's API (imported on first use: the query path never needs it)."""
+        if self._dataset is None:
+            from oxrdflib import OxigraphStore
+            from rdflib import Dataset
+
+            self._dataset = Dataset(store=OxigraphStore(store=self.native))
+            for prefix, namespace in PREFIXES.items():
+                self._dataset.bind(prefix, namespace)
+        return self._dataset
 
     @classmethod
     def from_nquads(cls, data: bytes) -> TripleStore:
@@ -57,6 +69,8 @@ class TripleStore:
 
     def graph(self, name: str) -> Graph:
         """A copy of one named graph as an rdflib graph."""
+        from rdflib import Graph, URIRef
+
         out = Graph(identifier=URIRef(name))
         data = self.native.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(name))
         if data:
@@ -65,6 +79,8 @@ class TripleStore:
 
     def union_graph(self, exclude: Iterable[str] = ()) -> Graph:
         """All named graphs merged into one rdflib graph (for SHACL validation and exports)."""
+        from rdflib import Graph
+
         skip = set(exclude)
         out = Graph()
         for name in self.graph_names():
@@ -89,12 +105,14 @@ class TripleStore:
         if exclude_graph:
             query += f"FILTER(?g != <{exclude_graph}>) "
         query += "}"
+        from rdflib import URIRef
+
         return {URIRef(row["x"].value) for row in self.native.query(query)}  # type: ignore[union-attr, index]
 
     def trials(self) -> list[tuple[str, str]]:
         """(IRI, label) of every trial."""
         rows = self.native.query(
-            f"SELECT DISTINCT ?t ?l WHERE {{ GRAPH ?g {{ ?t a <{TKB.ClinicalTrial}> }} "
+            f"SELECT DISTINCT ?t ?l WHERE {{ GRAPH ?g {{ ?t a <{TKB}ClinicalTrial> }} "
             f"OPTIONAL {{ GRAPH ?h {{ ?t <http://www.w3.org/2000/01/rdf-schema#label> ?l }} }} }} ORDER BY ?t"
         )
         return [(row["t"].value, row["l"].value if row["l"] else "") for row in rows]  # type: ignore[union-attr, index]
@@ -102,6 +120,8 @@ class TripleStore:
 
 def _to_ox(term: object) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     """An rdflib term as a pyoxigraph term."""
+    from rdflib import BNode, Literal, URIRef
+
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, BNode):

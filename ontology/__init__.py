@@ -1,57 +1,66 @@
-"""The TrialKB ontology: namespaces, and the Turtle files (OWL ontology, SHACL shapes) shipped with it."""
+"""The TrialKB ontology: namespaces, and the Turtle files (OWL ontology, SHACL shapes) shipped with it.
+
+The rdflib `Namespace` objects (``TKB``, ``RES``, ``GRAPH``, ``SCHEMA``, ...) are created on first use, so
+that importing this package does not import rdflib (the cold `trialkb ask` path only needs strings, from
+`ontology.namespaces`).
+"""
 
 from __future__ import annotations
 
 from importlib import resources
+from typing import TYPE_CHECKING, Any
 
-from rdflib import Graph, Namespace
-from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, XSD
+from ontology.namespaces import BASE, CTGOV_STUDY, sparql_prefixes
+from ontology.namespaces import PREFIXES as PREFIX_IRIS
 
-BASE = "https://w3id.org/trialkb/"
-TKB = Namespace(BASE + "ontology#")
-"""Own terms, used only where no standard one fits."""
-RES = Namespace(BASE + "resource/")
-"""Minted entity IRIs: ``RES["drug/blinatumomab"]``; they dereference under ``/resource/``."""
-GRAPH = Namespace(BASE + "graph/")
-"""Named graphs: one per source document, ``GRAPH["lexicon"]`` for curated domain knowledge."""
+if TYPE_CHECKING:
+    from rdflib import Graph, Namespace
 
-SCHEMA = Namespace("https://schema.org/")
-WD = Namespace("http://www.wikidata.org/entity/")
-WDT = Namespace("http://www.wikidata.org/prop/direct/")
-OBO = Namespace("http://purl.obolibrary.org/obo/")
-QUDT = Namespace("http://qudt.org/schema/qudt/")
-UNIT = Namespace("http://qudt.org/vocab/unit/")
-SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
-SH = Namespace("http://www.w3.org/ns/shacl#")
-BIBO = Namespace("http://purl.org/ontology/bibo/")
-IDORG = Namespace("http://identifiers.org/")
-CTGOV_STUDY = "https://clinicaltrials.gov/study/"
+    TKB: Namespace
+    RES: Namespace
+    GRAPH: Namespace
+    SCHEMA: Namespace
+    WD: Namespace
+    WDT: Namespace
+    OBO: Namespace
+    QUDT: Namespace
+    UNIT: Namespace
+    SD: Namespace
+    SH: Namespace
+    BIBO: Namespace
+    IDORG: Namespace
+    PREFIXES: dict[str, Namespace]
 
-PREFIXES: dict[str, Namespace] = {
-    "tkb": TKB,
-    "res": RES,
-    "graph": GRAPH,
-    "schema": SCHEMA,
-    "wd": WD,
-    "wdt": WDT,
-    "obo": OBO,
-    "qudt": QUDT,
-    "unit": UNIT,
-    "prov": PROV,
-    "skos": SKOS,
-    "dcterms": DCTERMS,
-    "owl": OWL,
-    "rdf": RDF,
-    "rdfs": RDFS,
-    "xsd": XSD,
-    "bibo": BIBO,
-    "sd": SD,
+__all__ = ["BASE", "CTGOV_STUDY", "PREFIX_IRIS", "ontology_graph", "read_text", "shapes_graph", "sparql_prefixes"]
+
+_NAMESPACE_IRIS: dict[str, str] = {
+    "TKB": PREFIX_IRIS["tkb"],
+    "RES": PREFIX_IRIS["res"],
+    "GRAPH": PREFIX_IRIS["graph"],
+    "SCHEMA": PREFIX_IRIS["schema"],
+    "WD": PREFIX_IRIS["wd"],
+    "WDT": PREFIX_IRIS["wdt"],
+    "OBO": PREFIX_IRIS["obo"],
+    "QUDT": PREFIX_IRIS["qudt"],
+    "UNIT": PREFIX_IRIS["unit"],
+    "SD": PREFIX_IRIS["sd"],
+    "SH": "http://www.w3.org/ns/shacl#",
+    "BIBO": PREFIX_IRIS["bibo"],
+    "IDORG": "http://identifiers.org/",
 }
 
 
-def sparql_prefixes() -> str:
-    """The PREFIX block every shipped query may assume."""
-    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
+def __getattr__(name: str) -> Any:
+    from rdflib import Namespace
+
+    if name in _NAMESPACE_IRIS:
+        value: Any = Namespace(_NAMESPACE_IRIS[name])
+    elif name == "PREFIXES":
+        value = {prefix: Namespace(iri) for prefix, iri in PREFIX_IRIS.items()}
+    else:
+        raise AttributeError(f"module 'ontology' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def read_text(name: str) -> str:
@@ -59,19 +68,21 @@ def read_text(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
-def ontology_graph() -> Graph:
-    """The OWL ontology as an rdflib graph (all ``*.ttl`` files except the shapes)."""
+def _graph_of(selector: Any) -> Graph:
+    from rdflib import Graph
+
     graph = Graph()
     for entry in sorted(resources.files(__package__).iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".ttl") and not entry.name.startswith("shapes"):
+        if entry.name.endswith(".ttl") and selector(entry.name):
             graph.parse(data=entry.read_text(encoding="utf-8"), format="turtle")
     return graph
+
+
+def ontology_graph() -> Graph:
+    """The OWL ontology as an rdflib graph (all ``*.ttl`` files except the shapes)."""
+    return _graph_of(lambda name: not name.startswith("shapes"))
 
 
 def shapes_graph() -> Graph:
     """The SHACL shapes that a built knowledge base must satisfy."""
-    graph = Graph()
-    for entry in sorted(resources.files(__package__).iterdir(), key=lambda e: e.name):
-        if entry.name.startswith("shapes") and entry.name.endswith(".ttl"):
-            graph.parse(data=entry.read_text(encoding="utf-8"), format="turtle")
-    return graph
+    return _graph_of(lambda name: name.startswith("shapes"))

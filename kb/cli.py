@@ -242,6 +242,57 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
     run_server(context.kb, host or context.settings.host, port or context.settings.port)
 
 
+@cli.command()
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON (the shape of GET /api/ask).")
+@click.option(
+    "--jsonl",
+    type=click.Path(allow_dash=True, path_type=Path),
+    help="One question per line (FILE or -); one JSON answer per line, loading the KB once.",
+)
+@pass_context
+def ask(context: Context, question: str | None, as_json: bool, jsonl: Path | None) -> None:
+    """Answer a plain-English QUESTION from the KB, with its evidence and SPARQL, or say it is not stated."""
+    if jsonl is not None:
+        stream = sys.stdin if str(jsonl) == "-" else open(jsonl, encoding="utf-8")  # noqa: SIM115
+        with stream:
+            for line in stream:
+                text = line.strip()
+                if not text:
+                    continue
+                if text.startswith("{"):
+                    try:
+                        text = str(json.loads(text).get("q", ""))
+                    except (ValueError, AttributeError):
+                        pass
+                click.echo(json.dumps(context.kb.ask(text).to_dict(), ensure_ascii=False, default=str))
+        return
+    if question is None:
+        raise click.UsageError("give a QUESTION or --jsonl FILE")
+    answer = context.kb.ask(question)
+    if as_json:
+        print_json(answer.to_dict())
+        return
+    from kb.qa.cli_output import render_answer
+
+    click.echo(render_answer(answer))
+
+
+@cli.command(name="eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the scores and rows as JSON.")
+@pass_context
+def eval_command(context: Context, file: Path, as_json: bool) -> None:
+    """Score a question file (id, q, kind, gold): accuracy by kind, abstention precision/recall, wrong answers."""
+    from kb.qa.evaluate import evaluate
+
+    report = evaluate(context.kb, file)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        click.echo(report.render())
+
+
 def main() -> None:
     """Console entry point: domain errors become one clear line on standard error, never a traceback."""
     try:

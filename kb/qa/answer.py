@@ -78,7 +78,9 @@ def scope(context: QAContext, q: Question) -> tuple[list[str], bool]:
     # A drug or organisation named beside the question's subject picks the trials it belongs to
     # ("the CR rate with brexucabtagene autoleucel", "the Alliance study").
     asks_about = q.prop.name if q.prop is not None else ""
-    if asks_about not in {"funders", "sponsor", "conducted_by"} and not (q.prop is not None and q.prop.via == "drug"):
+    if asks_about not in {"funders", "sponsor", "conducted_by"} and not (
+        q.prop is not None and q.prop.via == "drug"
+    ):
         named = [e.iri for e in q.named("Drug") + q.named("Organization") if e.iri]
         if named:
             chosen = [t for t in everything if all(n in context.related.get(t, set()) for n in named)]

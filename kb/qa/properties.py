@@ -114,7 +114,8 @@ def _items(kb: KnowledgeBase, context: QAContext, q: Question, rows: list[dict[s
     assert spec is not None
     found, _ = statements(kb, [(str(r["node"]), str(r["p"])) for r in rows])
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in rows:
+    # Facts read from a document before the lexicon's general knowledge: they carry a passage.
+    for row in sorted(rows, key=lambda r: str(r["g"]).endswith("/lexicon")):
         groups.setdefault((str(row.get("trial") or ""), str(row["node"])), []).append(row)
     items: list[Item] = []
     seen: set[tuple[str, str]] = set()

@@ -163,7 +163,7 @@ async function search(text, k) {
     const body = await response.json();
     region.replaceChildren(renderHits(text, body.hits || []));
   } catch (error) {
-    showError(region, `The server could not be reached (${error.message}).`);
+    showError(region, `Search failed (${error.message}).`);
   } finally {
     busy(region, false);
   }

@@ -148,9 +148,18 @@ export function renderHits(query, hits) {
           meta.start !== undefined ? `, characters ${meta.start}–${meta.end}` : "",
           meta.section ? ` · ${meta.section}` : "",
           ` · score ${Number(hit.score || 0).toFixed(3)}`,
-          (hit.retrievers || []).map((name) => el("span", { class: "retriever", text: name }))));
+          retrieverBadges(hit.retrievers)));
     }),
   );
+}
+
+/** Which retrievers found a hit: a list of names, or {name: rank} as /api/search gives it. */
+function retrieverBadges(retrievers) {
+  if (!retrievers) return [];
+  const entries = Array.isArray(retrievers) ? retrievers.map((name) => [name, null]) : Object.entries(retrievers);
+  return [" · found by"].concat(entries.map(([name, rank]) => el("span", {
+    class: "retriever", text: rank === null || rank === undefined ? name : `${name} #${rank}`,
+  })));
 }
 
 function emphasiseTerms(text, terms) {

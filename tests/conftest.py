@@ -9,7 +9,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -103,23 +103,24 @@ def running_server(home: Path, env: dict[str, str] | None = None, timeout: float
 
 
 @pytest.fixture(scope="session")
-def live_server() -> Iterator[Callable[..., object]]:
-    """Factory: ``live_server(home, **env)`` starts a server (stopped at session end) and returns its URL."""
-    stack: list[object] = []
+def live_server() -> Iterator[Callable[..., str]]:
+    """Factory: ``live_server(home, **env)`` returns the base URL of a server for ``home`` with ``env`` set.
 
-    def start(home: Path, **env: str) -> str:
-        manager = running_server(home, env)
-        stack.append(manager)
-        return manager.__enter__()
+    Servers are shared across the session (one per home and environment) and stopped at its end.
+    """
+    servers: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+    with ExitStack() as stack:
 
-    yield start
-    for manager in reversed(stack):
-        manager.__exit__(None, None, None)  # type: ignore[attr-defined]
+        def start(home: Path, **env: str) -> str:
+            key = (str(home), tuple(sorted(env.items())))
+            if key not in servers:
+                servers[key] = stack.enter_context(running_server(home, env))
+            return servers[key]
+
+        yield start
 
 
 @pytest.fixture(scope="session")
 def sample_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled KB when it has been built, else a small KB in the same vocabulary."""
-    if (BUNDLED_HOME / "manifest.json").is_file():
-        return BUNDLED_HOME
+    """A small KB in TrialKB's vocabulary (`SAMPLE_QUADS`), independent of extraction."""
     return write_kb(tmp_path_factory.mktemp("sample-kb"), SAMPLE_QUADS)

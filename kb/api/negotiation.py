@@ -23,6 +23,7 @@ FORMAT_PARAMETER_ALIASES = {
     "json": "json", "srj": "json", "xml": "xml", "srx": "xml", "csv": "csv", "tsv": "tsv",
     "turtle": "turtle", "ttl": "turtle", "ntriples": "ntriples", "nt": "ntriples", "n-triples": "ntriples",
     "rdfxml": "rdfxml", "rdf": "rdfxml", "rdf+xml": "rdfxml", "jsonld": "jsonld", "json-ld": "jsonld",
+    "trig": "trig", "nquads": "nquads", "nq": "nquads", "n-quads": "nquads",
 }  # fmt: skip
 
 
@@ -92,8 +93,8 @@ def negotiate(accept: str | None, offers: tuple[tuple[str, str, tuple[str, ...]]
     for position, (media_type, name, aliases) in enumerate(offers):
         for candidate in (media_type, *aliases):
             quality, specificity = _quality(ranges, candidate)
-            if quality <= 0:
-                continue
+            if quality <= 0 or (candidate != media_type and specificity < 2):
+                continue  # an alias counts only when named exactly: text/* means CSV, not text/xml
             key = (quality, specificity, -position)
             if best is None or key > best:
                 best, chosen = key, (media_type, name)

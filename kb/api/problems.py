@@ -27,6 +27,7 @@ _TITLES = {
     413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
+    501: "Not Implemented",
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
@@ -134,6 +135,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors) or "invalid request"
         return problem_response(400, detail, kind="invalid-parameters", instance=request.url.path, errors=errors)
 
+    async def on_missing_part(request: Request, error: Exception) -> Response:
+        # An optional part of TrialKB (question answering, search) is not installed or not built yet.
+        log.warning("%s on %s: %s", type(error).__name__, request.url.path, error)
+        return problem_response(
+            501, f"this feature is not available on this server: {error}", kind="not-available",
+            instance=request.url.path,
+        )  # fmt: skip
+
     async def on_unexpected(request: Request, error: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)
         return problem_response(500, "an unexpected error occurred; it has been logged", instance=request.url.path)
@@ -142,4 +151,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TrialKBError, on_domain)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(ImportError, on_missing_part)
+    app.add_exception_handler(NotImplementedError, on_missing_part)
     app.add_exception_handler(Exception, on_unexpected)

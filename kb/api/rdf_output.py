@@ -8,7 +8,8 @@ import pyoxigraph as ox
 
 from ontology import PREFIXES
 
-_PREFIXES = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
+# Minted IRIs have slashes in their local part, which Turtle must escape (res:drug\/x): written in full instead.
+_PREFIXES = {prefix: str(namespace) for prefix, namespace in PREFIXES.items() if prefix not in {"res", "graph"}}
 # (media type, name, aliases): RDF serialisations a resource or a named graph can be had in.
 GRAPH_DOWNLOADS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("text/turtle", "turtle", ("application/x-turtle",)),

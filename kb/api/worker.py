@@ -7,6 +7,7 @@ thread nor Oxigraph can interrupt a running query. Messages are pickled tuples o
 
 from __future__ import annotations
 
+import os
 import pickle
 import resource
 import signal
@@ -87,6 +88,7 @@ def _limit_memory(megabytes: int) -> None:
 def main(connection: Connection, config: WorkerConfig) -> None:
     """Worker entry point: load the KB, say ready, then serve jobs until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server shuts workers down; Ctrl-C is its business
+    os.nice(5)  # a runaway query must not starve the server process that answers health checks and kills it
     kb = KnowledgeBase(config.home)
     try:
         generation = kb.manifest.sha256

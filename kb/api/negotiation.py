@@ -109,14 +109,15 @@ def negotiate(accept: str | None, offers: tuple[tuple[str, str, tuple[str, ...]]
     return chosen
 
 
-def format_parameter(value: str, offers: tuple[tuple[str, str, tuple[str, ...]], ...]) -> tuple[str, str]:
-    """The offer named by a ``format=`` parameter (a short name or a media type), as SPARQL clients send."""
+def format_parameter(value: str, offers: tuple[tuple[str, str, tuple[str, ...]], ...]) -> tuple[str, str] | None:
+    """The offer named by a ``format=`` parameter (short name or media type), as SPARQL clients send; None if
+    it names none (the caller then negotiates by Accept). ``xml`` and ``json`` mean RDF/XML and JSON-LD for graphs."""
     wanted = value.strip().lower()
     name = FORMAT_PARAMETER_ALIASES.get(wanted)
+    names = {offer_name for _, offer_name, _ in offers}
+    if name not in names:
+        name = {"xml": "rdfxml", "json": "jsonld", "rdfxml": "xml", "jsonld": "json"}.get(name or "", name)
     for media_type, offer_name, aliases in offers:
         if offer_name == name or wanted == media_type or wanted in aliases:
             return media_type, offer_name
-    available = [offer_name for _, offer_name, _ in offers]
-    raise Problem(
-        406, f"format {value!r} is not available here; choose one of {', '.join(available)}", kind="not-acceptable"
-    )
+    return None

@@ -32,9 +32,11 @@ def _as_dict(item: Any) -> dict[str, Any]:
 
 
 def _download_format(request: Request, format_name: str | None, offers: tuple[tuple[str, str, tuple[str, ...]], ...]) -> tuple[str, str]:
-    if format_name:
-        return format_parameter(format_name, offers)
-    return negotiate(request.headers.get("accept"), offers)
+    chosen = format_parameter(format_name, offers) if format_name else None
+    if format_name and chosen is None:
+        available = ", ".join(name for _, name, _ in offers)
+        raise Problem(406, f"format {format_name!r} is not available; choose one of {available}", kind="not-acceptable")
+    return chosen or negotiate(request.headers.get("accept"), offers)
 
 
 @router.get("/healthz", tags=["operations"], summary="The process is alive (never waits on workers)")

@@ -29,9 +29,8 @@ def _media_header(media_type: str) -> str:
 
 def _choose_format(parsed: ProtocolRequest, accept: str | None, returns_graph: bool) -> tuple[str, str]:
     offers = GRAPH_OFFERS if returns_graph else RESULT_OFFERS
-    if parsed.format:
-        return format_parameter(parsed.format, offers)
-    return negotiate(accept, offers)
+    chosen = format_parameter(parsed.format, offers) if parsed.format else None
+    return chosen or negotiate(accept, offers)
 
 
 async def _describe_service(request: Request, hub: Services) -> Response:

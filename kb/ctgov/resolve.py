@@ -96,3 +96,22 @@ def lexicon_mentions(kind: str, text: str) -> list[str]:
         if match.entry.kind == kind and match.entry.key not in keys:
             keys.append(str(match.entry.key))
     return keys
+
+
+def lexicon_ancestors(iri: str) -> set[str]:
+    """IRIs of the broader entries of a lexicon entity (B-ALL -> acute lymphoblastic leukemia -> ...)."""
+    lexicon = _lexicon()
+    prefix = str(RES)
+    if lexicon is None or not iri.startswith(prefix) or "/" not in iri[len(prefix) :]:
+        return set()
+    segment, key = iri[len(prefix) :].split("/", 1)
+    kind = {segment_name: kind for kind, segment_name in SEGMENTS.items()}.get(segment)
+    found: set[str] = set()
+    entry = lexicon.get(kind, key) if kind else None
+    while entry is not None and getattr(entry, "broader", None) and len(found) < 20:
+        parent = f"{prefix}{segment}/{entry.broader}"
+        if parent in found:
+            break
+        found.add(parent)
+        entry = lexicon.get(kind, entry.broader)
+    return found

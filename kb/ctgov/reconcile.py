@@ -332,7 +332,7 @@ class _Reconciler(KBSources):
         )
         registry: list[SourcedValue] = []
         broad: dict[str, set[str]] = {}
-        for r in sorted(registry_rows, key=lambda row: str(row["node"])):
+        for r in sorted(registry_rows, key=lambda row: _natural(str(row["node"]))):
             frame = text_of(r.get("timeFrame"))
             label = self.label(r["node"]) + (f" ({frame})" if frame else "")
             registry.append(self.value(r, self.label(r["node"]), label, r["node"], frame))
@@ -392,7 +392,14 @@ class _Reconciler(KBSources):
                 False,
             )
 
-        item = self.item("primary_endpoint", article + headline, registry, verdict, what="a primary endpoint")
+        item = self.item(
+            "primary_endpoint",
+            article + headline,
+            registry,
+            verdict,
+            what="a primary endpoint",
+            keep_registry_order=True,
+        )
         if item.status == "only_article" and not article:
             return ReconciliationItem(
                 item.topic,
@@ -402,3 +409,8 @@ class _Reconciler(KBSources):
                 "only the articles report endpoints; the registry record is not imported",
             )
         return item
+
+
+def _natural(text: str) -> tuple[str | int, ...]:
+    """Sort key that puts primary-2 before primary-10."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))

@@ -132,10 +132,18 @@ class KBSources:
         agree: Callable[[], tuple[Status, str, bool]],
         *,
         what: str,
+        keep_registry_order: bool = False,
     ) -> ReconciliationItem:
-        """Decide the status: one side only, neither, or ``agree()``'s verdict when both have values."""
+        """Decide the status: one side only, neither, or ``agree()``'s verdict when both have values.
+
+        Values are deduplicated and sorted by source then label (stable output), except registry
+        values when their order means something (primary outcomes as registered).
+        """
         order = sorted(set(article), key=lambda v: (v.source, v.label))
-        registry_order = sorted(set(registry), key=lambda v: (v.source, v.label))
+        if keep_registry_order:
+            registry_order = list(dict.fromkeys(registry))
+        else:
+            registry_order = sorted(set(registry), key=lambda v: (v.source, v.label))
         if not article and not registry:
             return ReconciliationItem(
                 topic, "neither", (), (), f"neither the articles nor the registry give {what}"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from functools import lru_cache
+
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kb.api.negotiation import GRAPH_OFFERS, RESULT_OFFERS, format_parameter, negotiate
 from kb.api.problems import Problem
 from kb.api.protocol import ProtocolRequest, parse_query_request
 from kb.api.service_description import serialized_description
-from kb.api.services import Services, services
+from kb.api.services import Services
 from kb.api.worker import QueryJob
-from kb.sparql import check_graph_parameters, check_query
+from kb.sparql import QueryPlan, check_graph_parameters, check_query
 
 router = APIRouter(tags=["SPARQL"])
 TRUNCATED_HEADER = "X-TrialKB-Truncated"
@@ -21,6 +23,12 @@ _DESCRIPTION = """SPARQL 1.1 Protocol query operation: GET with `query=`, POST f
 or POST `application/sparql-query`. `default-graph-uri` and `named-graph-uri` choose among the graphs the
 KB holds. Without a query, GET returns the service description. Results by `Accept`: SPARQL JSON (default),
 XML, CSV, TSV; graphs as Turtle (default), N-Triples, RDF/XML, JSON-LD. Updates are refused."""
+
+
+@lru_cache(maxsize=1024)
+def _checked(query: str, graphs: frozenset[str], max_length: int, max_nesting: int) -> QueryPlan:
+    """`check_query`, remembered: clients repeat queries, and the checks cost more than a point query runs."""
+    return check_query(query, known_graphs=set(graphs), max_length=max_length, max_nesting=max_nesting)
 
 
 def _media_header(media_type: str) -> str:
@@ -47,12 +55,7 @@ async def _run_query(request: Request, hub: Services, parsed: ProtocolRequest) -
     assert parsed.query is not None
     generation = await hub.watcher.current()
     settings = hub.settings
-    plan = check_query(
-        parsed.query,
-        known_graphs=set(generation.graphs),
-        max_length=settings.max_query_length,
-        max_nesting=settings.max_query_nesting,
-    )
+    plan = _checked(parsed.query, generation.graphs, settings.max_query_length, settings.max_query_nesting)
     check_graph_parameters(list(parsed.default_graphs), list(parsed.named_graphs), set(generation.graphs))
     media_type, format_name = _choose_format(parsed, request.headers.get("accept"), plan.returns_graph)
     job = QueryJob(
@@ -75,7 +78,8 @@ async def _run_query(request: Request, hub: Services, parsed: ProtocolRequest) -
 
 @router.api_route("/sparql", methods=["GET", "POST"], summary="SPARQL 1.1 query endpoint", description=_DESCRIPTION)
 @router.api_route("/sparql/", methods=["GET", "POST"], include_in_schema=False)
-async def sparql(request: Request, hub: Services = Depends(services)) -> Response:  # noqa: B008
+async def sparql(request: Request) -> Response:
+    hub: Services = request.app.state.services  # not a Depends: this route is the hot path
     parsed = await parse_query_request(request, hub.settings.max_body_bytes)
     if parsed.query is None:
         if parsed.has_dataset:

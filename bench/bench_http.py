@@ -1,0 +1,229 @@
+"""Benchmark of issue 5: TrialKB's ``/sparql`` beside ``oxigraph serve`` on the same data and queries.
+
+For the seed KB (and an N-document synthetic KB, ``--documents``), loads the KB's N-Quads snapshot into an
+Oxigraph server (``oxigraph load`` then ``serve-read-only --union-default-graph``), starts ``trialkb serve``
+on the same KB, and drives both over loopback with a bounded keep-alive load generator (asyncio sockets,
+1 and 8 concurrent clients, each cell capped in requests and seconds). Prints median latency and
+requests/s per query, their ratio, the worker hop (``/healthz`` vs ``ASK {}``) and ``/api/ask``.
+
+Usage: ``python bench/bench_http.py [--documents 1000] [--seconds 3] [--requests 2000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+BIN = Path(sys.executable).parent
+QUESTION = "What was the complete remission rate?"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, timeout: float = 120) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@contextmanager
+def process(command: list[str], ready_url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    log = tempfile.TemporaryFile()
+    child = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log, env=dict(os.environ, **(env or {})))
+    try:
+        wait_for(ready_url)
+        yield
+    finally:
+        child.terminate()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+        log.close()
+
+
+# ---------------------------------------------------------------- load generator
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length, chunked = None, False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if chunked:
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    elif length:
+        await reader.readexactly(length)
+    return status
+
+
+async def _client(port: int, request: bytes, stop: float, budget: list[int], latencies: list[float], errors: list[int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while budget[0] > 0 and time.perf_counter() < stop:
+            budget[0] -= 1
+            started = time.perf_counter()
+            writer.write(request)
+            status = await _read_response(reader)
+            latencies.append(time.perf_counter() - started)
+            if status != 200:
+                errors.append(status)
+    finally:
+        writer.close()
+
+
+def load(port: int, path: str, accept: str, clients: int, seconds: float, requests: int) -> tuple[float, float, int]:
+    """(median ms, requests/s, non-200 count) for ``clients`` keep-alive connections sending GET ``path``."""
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: {accept}\r\n\r\n".encode()
+
+    async def run() -> tuple[float, float, int]:
+        warm: list[float] = []
+        await _client(port, request, time.perf_counter() + 2, [5], warm, [])
+        latencies: list[float] = []
+        errors: list[int] = []
+        budget = [requests]
+        started = time.perf_counter()
+        stop = started + seconds
+        await asyncio.gather(*(_client(port, request, stop, budget, latencies, errors) for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+        return statistics.median(latencies) * 1000, len(latencies) / elapsed, len(errors)
+
+    return asyncio.run(run())
+
+
+# ---------------------------------------------------------------- the KBs and queries
+
+
+def synthetic_kb(count: int, cache: Path) -> Path:
+    """A KB of ``count`` synthetic documents, built once and kept in ``cache``."""
+    home = cache / f"synthetic-{count}"
+    if (home / "manifest.json").is_file():
+        return home
+    from synthetic_docs import write_corpus
+
+    from kb.facade import KnowledgeBase
+
+    print(f"building the {count}-document KB in {home} (once; kept for later runs)...", flush=True)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as sources:
+        KnowledgeBase(home).ingest(write_corpus(Path(sources), count))
+    print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
+    return home
+
+
+def workload(home: Path) -> list[tuple[str, str, str]]:
+    """(name, query text, Accept) for the point query, the competency queries and a CONSTRUCT."""
+    from kb import queries
+    from kb.facade import KnowledgeBase
+    from ontology import sparql_prefixes
+
+    kb = KnowledgeBase(home)
+    trial = kb.store.trials()[0][0] if kb.store.trials() else "https://w3id.org/trialkb/resource/none"
+    json = "application/sparql-results+json"
+    items = [("point", f"SELECT ?label WHERE {{ <{trial}> rdfs:label ?label }}", json)]
+    items += [(name, queries.load(name, with_prefixes=False), json) for name in queries.names()]
+    items.append(("describe (CONSTRUCT)", f"CONSTRUCT {{ <{trial}> ?p ?o }} WHERE {{ <{trial}> ?p ?o }}", "text/turtle"))
+    return [(name, sparql_prefixes() + text, accept) for name, text, accept in items]
+
+
+def bench_kb(label: str, home: Path, args: argparse.Namespace) -> list[tuple[str, ...]]:
+    from kb.facade import KnowledgeBase
+
+    kb = KnowledgeBase(home)
+    snapshot = home / kb.manifest.snapshot
+    work = Path(tempfile.mkdtemp(prefix="trialkb-bench-http-"))
+    rows: list[tuple[str, ...]] = []
+    try:
+        subprocess.run([str(BIN / "oxigraph"), "load", "--location", str(work / "ox"), "--file", str(snapshot)],
+                       check=True, capture_output=True)  # fmt: skip
+        ours, theirs = free_port(), free_port()
+        serve = [sys.executable, "-m", "kb", "--home", str(home), "serve", "--port", str(ours)]
+        oxigraph = [str(BIN / "oxigraph"), "serve-read-only", "--location", str(work / "ox"),
+                    "--bind", f"127.0.0.1:{theirs}", "--union-default-graph", "--timeout-s", "10"]  # fmt: skip
+        with process(serve, f"http://127.0.0.1:{ours}/readyz"), process(oxigraph, f"http://127.0.0.1:{theirs}/query?query=ASK%7B%7D"):
+            for name, text, accept in workload(home):
+                if args.only and name not in args.only:
+                    continue
+                for clients in (1, 8):
+                    a = load(ours, "/sparql?query=" + quote(text), accept, clients, args.seconds, args.requests)
+                    b = load(theirs, "/query?query=" + quote(text), accept, clients, args.seconds, args.requests)
+                    rows.append((label, name, str(clients), f"{a[0]:.2f}", f"{a[1]:.0f}", f"{b[0]:.2f}", f"{b[1]:.0f}",
+                                 f"{a[0] / b[0]:.2f}", str(a[2] + b[2])))  # fmt: skip
+            for name, path, accept in [("/healthz (no worker)", "/healthz", "*/*"),
+                                       ("ASK {} (worker hop)", "/sparql?query=ASK%20%7B%7D", "application/sparql-results+json"),
+                                       ("/api/ask", "/api/ask?q=" + quote(QUESTION), "application/json")]:  # fmt: skip
+                for clients in (1, 8):
+                    a = load(ours, path, accept, clients, args.seconds, args.requests)
+                    rows.append((label, name, str(clients), f"{a[0]:.2f}", f"{a[1]:.0f}", "", "", "", str(a[2])))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    header = ("KB", "query", "clients", "trialkb ms", "trialkb req/s", "oxigraph ms", "oxigraph req/s", "ratio", "non-200")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--documents", type=int, default=1000, help="size of the synthetic KB (0: seed only)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="time cap per cell")
+    parser.add_argument("--requests", type=int, default=2000, help="request cap per cell")
+    parser.add_argument("--only", nargs="*", help="run only these queries (names as in the table)")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "trialkb" / "bench")
+    args = parser.parse_args()
+    from kb.settings import bundled_home
+
+    homes = [("seed", bundled_home())]
+    if args.documents:
+        homes.append((f"{args.documents} docs", synthetic_kb(args.documents, args.cache)))
+    rows = []
+    for label, home in homes:
+        rows += bench_kb(label, home, args)
+    print(f"\nloopback, {os.cpu_count()} cores; median latency and throughput per cell (ratio = trialkb / oxigraph)")
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

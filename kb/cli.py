@@ -293,6 +293,50 @@ def eval_command(context: Context, file: Path, as_json: bool) -> None:
         click.echo(report.render())
 
 
+@cli.command()
+@click.argument("nct_ids", nargs=-1, metavar="NCT...")
+@click.option(
+    "--record",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Import this saved ClinicalTrials.gov API v2 record (JSON) instead of fetching one.",
+)
+@click.option(
+    "--online/--offline",
+    default=None,
+    help="Fetch from ClinicalTrials.gov (and cache), or use the cache only. Default: TRIALKB_ONLINE (off).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_context
+def link(
+    context: Context, nct_ids: tuple[str, ...], record: Path | None, online: bool | None, as_json: bool
+) -> None:
+    """Link trials to their ClinicalTrials.gov records: each record goes into its own named graph."""
+    report = context.kb.link(list(nct_ids), record, offline=None if online is None else not online)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        for outcome in report.outcomes:
+            click.echo(
+                f"{outcome.status:7} {outcome.nct_id}: {outcome.message}", err=outcome.status == "failed"
+            )
+        click.echo(f"{context.kb.home}: {report.triples} triples", err=True)
+    if report.failed:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("nct_ids", nargs=-1, required=True, metavar="NCT...")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object; a list for several ids).")
+@pass_context
+def reconcile(context: Context, nct_ids: tuple[str, ...], as_json: bool) -> None:
+    """Where each trial's publications and its registry record agree or differ, with both sources."""
+    results = [context.kb.reconcile(nct_id) for nct_id in nct_ids]
+    if as_json:
+        print_json(results[0].to_dict() if len(results) == 1 else [result.to_dict() for result in results])
+    else:
+        click.echo("\n".join(result.render_text() for result in results), nl=False)
+
+
 def main() -> None:
     """Console entry point: domain errors become one clear line on standard error, never a traceback."""
     try:

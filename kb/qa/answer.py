@@ -119,7 +119,7 @@ def join_by_subject(parts: Sequence[tuple[str | None, str]], multi: bool) -> str
 def finish(
     raw: str,
     q: Question,
-    items: list[tuple[AnswerValue, EvidenceSpan | None, str]],
+    items: Sequence[tuple[AnswerValue, EvidenceSpan | tuple[EvidenceSpan, ...] | None, str]],
     sparql: str,
     confidence: float,
     multi: bool,
@@ -128,7 +128,13 @@ def finish(
     if not items:
         return Answer.abstain(raw, NOT_STATED, sparql=sparql, intent=q.intent)
     text = join_by_subject([(value.subject, shown) for value, _, shown in items], multi)
-    evidence = tuple(dict.fromkeys(span for _, span, _ in items if span is not None))
+    spans: list[EvidenceSpan] = []
+    for _, span, _ in items:
+        if isinstance(span, tuple):
+            spans.extend(span)
+        elif span is not None:
+            spans.append(span)
+    evidence = tuple(dict.fromkeys(spans))
     return Answer(
         raw,
         text,

@@ -220,9 +220,9 @@ def build_index(rows: Iterable[dict[str, object]], lexicon_entries: Iterable[obj
     for entry in lexicon_entries:
         kind, key = entry.kind, entry.key  # type: ignore[attr-defined]
         all_names = tuple(entry.names)  # type: ignore[attr-defined]
-        iri = in_kb_keys.get((kind, key))
-        if iri is not None:
-            extra.setdefault(iri, []).extend(all_names)
+        known = in_kb_keys.get((kind, key))
+        if known is not None:
+            extra.setdefault(known, []).extend(all_names)
         else:
             outside.append(LinkedEntity(None, kind, entry.label, all_names))  # type: ignore[attr-defined]
     for iri, kind in kinds.items():

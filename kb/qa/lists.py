@@ -99,7 +99,7 @@ def answer_list_trials(kb: KnowledgeBase, context: QAContext, q: Question, raw: 
     if selected is None:
         selected = set(context.trials)
     found, _ = statements(kb, list(via.values()))
-    items: list[tuple[AnswerValue, EvidenceSpan | None, str]] = []
+    items: list[tuple[AnswerValue, EvidenceSpan | tuple[EvidenceSpan, ...] | None, str]] = []
     for trial in sorted(selected, key=lambda t: context.trials[t].display if t in context.trials else t):
         info = context.trials.get(trial)
         label = info.display if info else trial.rsplit("/", 1)[-1]
@@ -107,11 +107,14 @@ def answer_list_trials(kb: KnowledgeBase, context: QAContext, q: Question, raw: 
         if trial in via:
             candidates = found.get(via[trial], [])
             span = candidates[0][1] if candidates else None
-        if span is None and info is not None:
+        spans: tuple[EvidenceSpan, ...] = (span,) if span is not None else ()
+        if info is not None:
             names = [n for n in (info.name, info.label, info.nct) if n]
-            span = find_passage(context, list(info.documents), [value_check(None, "name", names)])
+            if span is None or not value_check(None, "name", names)(span.text):
+                naming = find_passage(context, list(info.documents), [value_check(None, "name", names)])
+                spans = (*spans, naming) if naming is not None else spans
         source = info.documents[0] if info and info.documents else None
-        items.append((AnswerValue(label, None, "trial", label, source), span, label))
+        items.append((AnswerValue(info.label if info else label, None, "trial", label, source), spans, label))
     if q.intent == "count_trials" and items:
         answer = finish(raw, q, items, query, 0.85, False)
         text = f"{len(items)} ({answer.answer})"

@@ -138,17 +138,19 @@ def _items(kb: KnowledgeBase, context: QAContext, q: Question, rows: list[dict[s
             key = (subject or "", shown.lower())
             if key in seen:
                 continue
-            check: Check = value_check(row["value"], kind, names)
-            span = pick(found.get((node, str(row["p"])), []), check, row["value"])
-            if span is None:
-                extra = [check]
-                if spec.via == "drug":
-                    extra.append(
-                        value_check(
-                            None, "name", context.names_of(node, str(group[0].get("nodeLabel") or ""))
-                        )
-                    )
-                span = find_passage(context, documents, extra)
+            # The passage that writes the value as shown (its label) first, then one with a synonym.
+            span = None
+            for candidate_names in ([shown], names) if kind == "name" else (names,):
+                check: Check = value_check(row["value"], kind, candidate_names)
+                span = pick(found.get((node, str(row["p"])), []), check, row["value"])
+                if span is None:
+                    extra = [check]
+                    if spec.via == "drug":
+                        label = str(group[0].get("nodeLabel") or "")
+                        extra.append(value_check(None, "name", context.names_of(node, label)))
+                    span = find_passage(context, documents, extra)
+                if span is not None:
+                    break
             source = source_of(row["g"])
             if span is None and source != "lexicon":
                 continue

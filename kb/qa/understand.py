@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from kb.qa import catalog
 from kb.qa.catalog import PropertySpec
@@ -225,7 +226,7 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
     spans = [(m.start, m.end) for m in mentions]
     for pattern in (catalog.TIME_POINT, catalog.COMPARISON):
         spans.extend((m.start(), m.end()) for m in pattern.finditer(text))
-    base = {
+    base: dict[str, Any] = {
         "text": text,
         "mentions": tuple(mentions),
         "trials": trials,
@@ -249,7 +250,7 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
     has_endpoint = bool(endpoint_mentions) or (bool(endpoints) and statistic == "hazard ratio")
     if catalog.YES_NO.search(text) and not base["count"]:
         spans.extend(_cue_spans(prop, text))
-        return Question(intent="yesno", prop=prop, unexplained=tuple(_unexplained(text, spans)), **base)  # type: ignore[arg-type]
+        return Question(intent="yesno", prop=prop, unexplained=tuple(_unexplained(text, spans)), **base)
     if asks_trials and not (
         prop is not None and prop.name == "trial_name" and not (kinds - {"ClinicalTrial"})
     ):
@@ -261,14 +262,14 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
             found = cue.search(text)
             if found and name:
                 spans.append((found.start(), found.end()))
-        return Question(intent=intent, unexplained=tuple(_unexplained(text, spans)), **base)  # type: ignore[arg-type]
+        return Question(intent=intent, unexplained=tuple(_unexplained(text, spans)), **base)
     if asks_drugs and kinds & {"MolecularTarget", "DrugClass"} and "Drug" not in kinds:
         spans.append((asks_drugs.start(), asks_drugs.end()))
-        return Question(intent="list_drugs", unexplained=tuple(_unexplained(text, spans)), **base)  # type: ignore[arg-type]
+        return Question(intent="list_drugs", unexplained=tuple(_unexplained(text, spans)), **base)
     bibliographic = {"nct_id", "doi", "first_author", "journal", "date_published", "sponsor", "funders"}
     bibliographic |= {"conducted_by", "trial_name", "primary_endpoint", "phase", "median_age", "age_range"}
     if has_endpoint and (prop is None or prop.name not in bibliographic):
-        return Question(intent="outcome", unexplained=tuple(_unexplained(text, spans)), **base)  # type: ignore[arg-type]
+        return Question(intent="outcome", unexplained=tuple(_unexplained(text, spans)), **base)
     if prop is not None:
         spans.extend(_cue_spans(prop, text))
         role = "grant" if re.search(r"\bgrants?\b", lowered) else None
@@ -279,13 +280,13 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
             prop=prop,
             role_filter=role,
             unexplained=tuple(_unexplained(text, spans)),
-            **base,  # type: ignore[arg-type]
+            **base,
         )
     if endpoints:
-        return Question(intent="outcome", unexplained=tuple(_unexplained(text, spans)), **base)  # type: ignore[arg-type]
+        return Question(intent="outcome", unexplained=tuple(_unexplained(text, spans)), **base)
     return Question(
         intent="none", reason="the question asks for nothing the knowledge base describes", **base
-    )  # type: ignore[arg-type]
+    )
 
 
 def _property(text: str, kinds: set[str]) -> PropertySpec | None:

@@ -1,0 +1,144 @@
+"""The evaluation harness on the dev sets: scores printed, targets asserted, every answer's evidence checked.
+
+Targets: >= 95% on the seed set (bundled KB), >= 85% on the corpus set (seed + corpus), every
+unanswerable question abstained, wrong answers <= 3%. Own paraphrases (tests/data/qa_paraphrases.jsonl,
+items with ``doc`` run on the corpus KB): >= 85%, wrong answers <= 5%.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from support import BUNDLED_HOME, CORPUS, DATA, SEED
+
+from kb.facade import KnowledgeBase
+from kb.qa.evaluate import EvalReport, evaluate, load_questions
+from kb.qa.evidence import value_check
+from kb.qa.model import Answer
+
+
+@pytest.fixture(scope="module")
+def seed_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    home = tmp_path_factory.mktemp("qa-seed")
+    shutil.copytree(BUNDLED_HOME / "sources", home / "sources")
+    kb = KnowledgeBase(home)
+    kb.build()
+    return kb
+
+
+@pytest.fixture(scope="module")
+def corpus_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    kb = KnowledgeBase(tmp_path_factory.mktemp("qa-corpus"))
+    report = kb.ingest([SEED, *CORPUS])
+    assert not report.failed, report
+    return kb
+
+
+def _check_targets(report: EvalReport, accuracy: float, wrong: float) -> None:
+    print()
+    print(report.render())
+    assert report.accuracy >= accuracy, report.render()
+    assert report.abstention_recall == 1.0, "an unanswerable question was answered"
+    assert report.wrong_rate <= wrong
+
+
+def _names(kb: KnowledgeBase, label: str) -> list[str]:
+    """The value's names: its label, and the synonyms of the KB entity with that label."""
+    from kb.qa.context import load_context
+
+    names = [label]
+    for entity in load_context(kb).index.entities:
+        if entity.label == label:
+            names.extend(entity.names)
+    return names
+
+
+def _evidence_states_values(kb: KnowledgeBase, answer: Answer) -> None:
+    """Every value read from a document has an evidence passage that states it (by its label or a synonym)."""
+    if answer.abstained or answer.source_kind == "text":
+        return
+    for value in answer.values:
+        if value.source in {None, "lexicon"} or isinstance(value.value, (bool, dict)):
+            continue
+        kind = "number" if isinstance(value.value, (int, float)) else "name"
+        if kind == "name" and len(str(value.value)) == 10 and str(value.value)[4] == "-":
+            kind = "date"
+        checks = [value_check(value.value, kind, _names(kb, str(value.value)))]
+        assert any(checks[0](span.text) for span in answer.evidence), (
+            answer.question,
+            value,
+            answer.evidence,
+        )
+
+
+def test_seed_dev_set(seed_kb: KnowledgeBase) -> None:
+    _check_targets(evaluate(seed_kb, DATA / "eval" / "seed_dev_qa.jsonl"), 0.95, 0.03)
+
+
+def test_corpus_dev_set(corpus_kb: KnowledgeBase) -> None:
+    _check_targets(evaluate(corpus_kb, DATA / "corpus" / "corpus_dev_qa.jsonl"), 0.85, 0.03)
+
+
+def test_paraphrases(seed_kb: KnowledgeBase, corpus_kb: KnowledgeBase, tmp_path: Path) -> None:
+    items = load_questions(DATA / "qa_paraphrases.jsonl")
+    assert len(items) >= 25
+    single = tmp_path / "single.jsonl"
+    multi = tmp_path / "multi.jsonl"
+    single.write_text("\n".join(json.dumps(i) for i in items if "doc" not in i), encoding="utf-8")
+    multi.write_text("\n".join(json.dumps(i) for i in items if "doc" in i), encoding="utf-8")
+    reports = [evaluate(seed_kb, single), evaluate(corpus_kb, multi)]
+    rows = tuple(row for report in reports for row in report.rows)
+    combined = EvalReport(rows, "qa_paraphrases.jsonl", _by_kind(rows))
+    _check_targets(combined, 0.85, 0.05)
+
+
+def _by_kind(rows: tuple) -> dict[str, tuple[int, int]]:  # type: ignore[type-arg]
+    kinds: dict[str, tuple[int, int]] = {}
+    for row in rows:
+        right, total = kinds.get(row.kind, (0, 0))
+        kinds[row.kind] = (right + int(row.correct), total + 1)
+    return kinds
+
+
+def test_every_answer_has_evidence_stating_its_value(
+    seed_kb: KnowledgeBase, corpus_kb: KnowledgeBase
+) -> None:
+    for kb, path in (
+        (seed_kb, DATA / "eval" / "seed_dev_qa.jsonl"),
+        (corpus_kb, DATA / "corpus" / "corpus_dev_qa.jsonl"),
+    ):
+        for item in load_questions(path):
+            answer = kb.ask(item["q"])
+            if not answer.abstained:
+                assert answer.evidence, answer
+                assert answer.sparql or answer.source_kind == "text"
+            _evidence_states_values(kb, answer)
+
+
+def test_multi_trial_outcome_names_each_trial(corpus_kb: KnowledgeBase) -> None:
+    answer = corpus_kb.ask("What was the complete remission rate?")
+    assert answer.abstained or len({v.subject for v in answer.values}) > 1
+    if not answer.abstained:
+        assert "97" in (answer.answer or "") and "70.9" in (answer.answer or "")
+
+
+def test_ask_jsonl_and_eval_cli(corpus_kb: KnowledgeBase) -> None:
+    from support import run_cli
+
+    result = run_cli(
+        "ask",
+        "--jsonl",
+        "-",
+        home=corpus_kb.home,
+        input_text="What does InO target?\n\nWho sponsored ZUMA-3?\n",
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 2
+    assert lines[0]["answer"] == "CD22" and "Kite" in lines[1]["answer"]
+    result = run_cli("eval", str(DATA / "corpus" / "corpus_dev_qa.jsonl"), "--json", home=corpus_kb.home)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["accuracy"] >= 0.85

@@ -49,6 +49,14 @@ def answer_from_text(kb: KnowledgeBase, context: QAContext, q: Question, raw: st
     documents = context.trial_documents(trials)
     if not documents:
         return None
+    # A passage can only support the answer if it names what was asked: when none of the trial's passages
+    # does, skip retrieval (and the cost of loading the index and the encoder).
+    if not any(
+        re.search(about, fold(row.text)) and re.search(value_pattern, row.text, re.IGNORECASE)
+        for document in documents
+        for row in context.passages.get(document, [])
+    ):
+        return None
     trial = context.trials[trials[0]]
     try:
         hits = kb.search(q.text, k=3, trial=trial.name or trial.nct or trial.label)

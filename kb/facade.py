@@ -13,6 +13,8 @@ from kb.settings import Settings
 from kb.store import DocumentEntry, KBDirectory, Manifest
 
 if TYPE_CHECKING:
+    from kb.ctgov.importer import LinkReport
+    from kb.ctgov.reconciliation import Reconciliation
     from kb.lexicon import Lexicon
     from kb.models import Document
     from kb.sparql import QueryOutput
@@ -251,13 +253,20 @@ class KnowledgeBase:
         entries: dict[str, DocumentEntry],
         previous: Manifest | None,
         rebuild_registry: bool = False,
+        registry_records: Sequence[str] = (),
     ) -> Manifest:
         from kb.build import LEXICON_GRAPH, lexicon_graph
 
+        registry = previous.registry_records if previous else ()
+        if rebuild_registry and registry:
+            # A rebuild starts from an empty store: re-map the archived registry records into it.
+            from kb.ctgov.importer import restore_registry_graphs
+
+            registry = restore_registry_graphs(store, self.home, registry)
+        registry = tuple(sorted(set(registry) | set(registry_records)))
         used = store.used_iris(exclude_graph=str(LEXICON_GRAPH))
         store.replace_graph(lexicon_graph(self.lexicon, used))
         data = store.to_nquads()
-        registry = previous.registry_records if previous else ()
         manifest = Manifest(
             snapshot="",
             sha256="",
@@ -268,6 +277,81 @@ class KnowledgeBase:
         committed = self.directory.commit(data, manifest)
         self._loaded = None
         return committed
+
+    def link(
+        self, nct_ids: Sequence[str], record: Path | str | None = None, *, offline: bool | None = None
+    ) -> LinkReport:
+        """Import ClinicalTrials.gov records, each into its own named graph ``graph/registry/NCT…``.
+
+        ``record`` is a saved API v2 JSON record (one NCT id at most, which it must match); otherwise each
+        record is fetched and cached, or read from the cache only when ``offline`` (default: offline unless
+        the ``online`` setting is on). Every record is validated before anything is written: with one id, an
+        error raises and the KB is unchanged; with several, the good ones are imported and the rest reported.
+        """
+        from kb.ctgov.client import CtgovClient
+        from kb.ctgov.errors import RegistryError
+        from kb.ctgov.importer import (
+            LinkReport,
+            RegistryArchive,
+            failure,
+            outcome_for,
+            prepare_from_client,
+            prepare_from_file,
+        )
+        from kb.ctgov.links import normalize_nct_id
+
+        ids = list(dict.fromkeys(normalize_nct_id(nct_id) for nct_id in nct_ids))
+        prepared, failed = [], []
+        if record is not None:
+            if len(ids) > 1:
+                raise TrialKBError("--record imports one record: give at most one NCT id with it")
+            prepared.append(prepare_from_file(Path(record), ids[0] if ids else None))
+        else:
+            if not ids:
+                raise TrialKBError("give an NCT id to link, or --record FILE with a saved API v2 record")
+            with CtgovClient(
+                self.settings.ctgov_base_url,
+                cache_dir=self.settings.resolved_cache_dir() / "ctgov",
+                offline=(not self.settings.online) if offline is None else offline,
+            ) as client:
+                for nct_id in ids:
+                    try:
+                        prepared.append(prepare_from_client(client, nct_id))
+                    except RegistryError as error:
+                        if len(ids) == 1:
+                            raise
+                        failed.append(failure(nct_id, error))
+        graphs = [(item, *item.to_graph()) for item in prepared]
+        if not graphs:
+            return LinkReport(tuple(failed), self.manifest.triples if self.exists() else 0)
+        with self.directory.write_lock(self.settings.lock_timeout):
+            self.reload()
+            store, previous = self._writable_store()
+            entries = {entry.id: entry for entry in previous.documents} if previous else {}
+            linked = [outcome_for(item, iri, store.replace_graph(graph)) for item, iri, graph in graphs]
+            archive = RegistryArchive(self.home)
+            for item in prepared:
+                archive.save(item)  # kept for `trialkb build`; only ids in the manifest are restored
+            manifest = self._commit(
+                store, entries, previous, registry_records=tuple(item.record.nct_id for item in prepared)
+            )
+        self._after_commit(True)
+        order = {nct_id: number for number, nct_id in enumerate(ids)}
+        outcomes = sorted(linked + failed, key=lambda outcome: order.get(outcome.nct_id, len(order)))
+        return LinkReport(tuple(outcomes), manifest.triples)
+
+    def reconcile(self, nct_id: str) -> Reconciliation:
+        """Where a trial's publications and its registry record agree or differ, topic by topic."""
+        from kb.ctgov.reconcile import reconcile
+        from kb.errors import NotFound
+
+        result = reconcile(self.select, nct_id)
+        if result.registry_graph is None and not result.documents:
+            raise NotFound(
+                f"{result.nct_id} is not in the knowledge base: no article reports it and no registry record "
+                f"is imported (`trialkb link {result.nct_id}`)"
+            )
+        return result
 
     def _after_commit(self, changed: bool, rebuild_index: bool = False) -> None:
         """Hook for keeping derived data (the search index) current after a commit."""

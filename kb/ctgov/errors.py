@@ -62,8 +62,8 @@ class RecordNotCached(RegistryUnavailable):
 
     def __init__(self, nct_id: str, cache_dir: str) -> None:
         super().__init__(
-            f"offline: {nct_id} is not in the registry cache ({cache_dir}); "
-            f"run `trialkb link {nct_id}` once online, or pass --record FILE with a saved API v2 record"
+            f"offline: {nct_id} is not in the registry cache ({cache_dir}); fetch it with "
+            f"`trialkb link {nct_id} --online` (or TRIALKB_ONLINE=1), or pass --record FILE with a saved API v2 record"
         )
         self.nct_id = nct_id
 

@@ -71,7 +71,7 @@ class _Mapper:
         self.mentions = mentions
         self.nct = record.nct_id
         self.trial = trial_node(self.nct)
-        self.graph = Graph()
+        self.graph = Graph(identifier=registry_graph(self.nct))
         for prefix, namespace in PREFIXES.items():
             self.graph.bind(prefix, namespace)
 

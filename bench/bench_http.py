@@ -95,7 +95,9 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _client(port: int, request: bytes, stop: float, budget: list[int], latencies: list[float], errors: list[int]) -> None:
+async def _client(
+    port: int, request: bytes, stop: float, budget: list[int], latencies: list[float], errors: list[int]
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while budget[0] > 0 and time.perf_counter() < stop:
@@ -110,7 +112,9 @@ async def _client(port: int, request: bytes, stop: float, budget: list[int], lat
         writer.close()
 
 
-def load(port: int, path: str, accept: str, clients: int, seconds: float, requests: int) -> tuple[float, float, int]:
+def load(
+    port: int, path: str, accept: str, clients: int, seconds: float, requests: int
+) -> tuple[float, float, int]:
     """(median ms, requests/s, non-200 count) for ``clients`` keep-alive connections sending GET ``path``."""
     request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: {accept}\r\n\r\n".encode()
 
@@ -122,7 +126,9 @@ def load(port: int, path: str, accept: str, clients: int, seconds: float, reques
         budget = [requests]
         started = time.perf_counter()
         stop = started + seconds
-        await asyncio.gather(*(_client(port, request, stop, budget, latencies, errors) for _ in range(clients)))
+        await asyncio.gather(
+            *(_client(port, request, stop, budget, latencies, errors) for _ in range(clients))
+        )
         elapsed = time.perf_counter() - started
         return statistics.median(latencies) * 1000, len(latencies) / elapsed, len(errors)
 
@@ -160,7 +166,13 @@ def workload(home: Path) -> list[tuple[str, str, str]]:
     json = "application/sparql-results+json"
     items = [("point", f"SELECT ?label WHERE {{ <{trial}> rdfs:label ?label }}", json)]
     items += [(name, queries.load(name, with_prefixes=False), json) for name in queries.names()]
-    items.append(("describe (CONSTRUCT)", f"CONSTRUCT {{ <{trial}> ?p ?o }} WHERE {{ <{trial}> ?p ?o }}", "text/turtle"))
+    items.append(
+        (
+            "describe (CONSTRUCT)",
+            f"CONSTRUCT {{ <{trial}> ?p ?o }} WHERE {{ <{trial}> ?p ?o }}",
+            "text/turtle",
+        )
+    )
     return [(name, sparql_prefixes() + text, accept) for name, text, accept in items]
 
 
@@ -178,13 +190,20 @@ def bench_kb(label: str, home: Path, args: argparse.Namespace) -> list[tuple[str
         serve = [sys.executable, "-m", "kb", "--home", str(home), "serve", "--port", str(ours)]
         oxigraph = [str(BIN / "oxigraph"), "serve-read-only", "--location", str(work / "ox"),
                     "--bind", f"127.0.0.1:{theirs}", "--union-default-graph", "--timeout-s", "10"]  # fmt: skip
-        with process(serve, f"http://127.0.0.1:{ours}/readyz"), process(oxigraph, f"http://127.0.0.1:{theirs}/query?query=ASK%7B%7D"):
+        with (
+            process(serve, f"http://127.0.0.1:{ours}/readyz"),
+            process(oxigraph, f"http://127.0.0.1:{theirs}/query?query=ASK%7B%7D"),
+        ):
             for name, text, accept in workload(home):
                 if args.only and name not in args.only:
                     continue
                 for clients in (1, 8):
-                    a = load(ours, "/sparql?query=" + quote(text), accept, clients, args.seconds, args.requests)
-                    b = load(theirs, "/query?query=" + quote(text), accept, clients, args.seconds, args.requests)
+                    a = load(
+                        ours, "/sparql?query=" + quote(text), accept, clients, args.seconds, args.requests
+                    )
+                    b = load(
+                        theirs, "/query?query=" + quote(text), accept, clients, args.seconds, args.requests
+                    )
                     rows.append((label, name, str(clients), f"{a[0]:.2f}", f"{a[1]:.0f}", f"{b[0]:.2f}", f"{b[1]:.0f}",
                                  f"{a[0] / b[0]:.2f}", str(a[2] + b[2])))  # fmt: skip
             for name, path, accept in [("/healthz (no worker)", "/healthz", "*/*"),
@@ -192,21 +211,35 @@ def bench_kb(label: str, home: Path, args: argparse.Namespace) -> list[tuple[str
                                        ("/api/ask", "/api/ask?q=" + quote(QUESTION), "application/json")]:  # fmt: skip
                 for clients in (1, 8):
                     a = load(ours, path, accept, clients, args.seconds, args.requests)
-                    rows.append((label, name, str(clients), f"{a[0]:.2f}", f"{a[1]:.0f}", "", "", "", str(a[2])))
+                    rows.append(
+                        (label, name, str(clients), f"{a[0]:.2f}", f"{a[1]:.0f}", "", "", "", str(a[2]))
+                    )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return rows
 
 
 def print_table(rows: list[tuple[str, ...]]) -> None:
-    header = ("KB", "query", "clients", "trialkb ms", "trialkb req/s", "oxigraph ms", "oxigraph req/s", "ratio", "non-200")
+    header = (
+        "KB",
+        "query",
+        "clients",
+        "trialkb ms",
+        "trialkb req/s",
+        "oxigraph ms",
+        "oxigraph req/s",
+        "ratio",
+        "non-200",
+    )
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--documents", type=int, default=1000, help="size of the synthetic KB (0: seed only)")
     parser.add_argument("--seconds", type=float, default=3.0, help="time cap per cell")
     parser.add_argument("--requests", type=int, default=2000, help="request cap per cell")
@@ -221,7 +254,9 @@ def main() -> None:
     rows = []
     for label, home in homes:
         rows += bench_kb(label, home, args)
-    print(f"\nloopback, {os.cpu_count()} cores; median latency and throughput per cell (ratio = trialkb / oxigraph)")
+    print(
+        f"\nloopback, {os.cpu_count()} cores; median latency and throughput per cell (ratio = trialkb / oxigraph)"
+    )
     print_table(rows)
 
 

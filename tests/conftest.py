@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_HOME = ROOT / "kb" / "data" / "kb"
 R = "https://w3id.org/trialkb/resource/"
-O = "https://w3id.org/trialkb/ontology#"
+ONT = "https://w3id.org/trialkb/ontology#"
 G = "https://w3id.org/trialkb/graph/"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -26,28 +26,28 @@ PROV = "http://www.w3.org/ns/prov#"
 DOC = "sample-doc"
 # A small KB in TrialKB's vocabulary: a trial, a drug with identifiers, an outcome with its source passage.
 SAMPLE_QUADS = f"""
-<{R}trial/a041703> <{RDF}type> <{O}ClinicalTrial> <{G}{DOC}> .
+<{R}trial/a041703> <{RDF}type> <{ONT}ClinicalTrial> <{G}{DOC}> .
 <{R}trial/a041703> <{LABEL}> "A041703" <{G}{DOC}> .
-<{R}trial/a041703> <{O}nctId> "NCT03739814" <{G}{DOC}> .
-<{R}trial/a041703> <{O}hasOutcome> <{R}outcome/{DOC}-cr> <{G}{DOC}> .
-<{R}trial/a041703> <{O}intervention> <{R}drug/inotuzumab-ozogamicin> <{G}{DOC}> .
+<{R}trial/a041703> <{ONT}nctId> "NCT03739814" <{G}{DOC}> .
+<{R}trial/a041703> <{ONT}hasOutcome> <{R}outcome/{DOC}-cr> <{G}{DOC}> .
+<{R}trial/a041703> <{ONT}intervention> <{R}drug/inotuzumab-ozogamicin> <{G}{DOC}> .
 <{R}trial/a041703> <http://www.w3.org/2004/02/skos/core#exactMatch> <http://identifiers.org/clinicaltrials:NCT03739814> <{G}{DOC}> .
-<{R}outcome/{DOC}-cr> <{RDF}type> <{O}OutcomeMeasurement> <{G}{DOC}> .
-<{R}outcome/{DOC}-cr> <{O}numericValue> "97"^^<http://www.w3.org/2001/XMLSchema#decimal> <{G}{DOC}> .
-<{R}outcome/{DOC}-cr> <{O}unitLabel> "%" <{G}{DOC}> .
+<{R}outcome/{DOC}-cr> <{RDF}type> <{ONT}OutcomeMeasurement> <{G}{DOC}> .
+<{R}outcome/{DOC}-cr> <{ONT}numericValue> "97"^^<http://www.w3.org/2001/XMLSchema#decimal> <{G}{DOC}> .
+<{R}outcome/{DOC}-cr> <{ONT}unitLabel> "%" <{G}{DOC}> .
 <{R}outcome/{DOC}-cr> <{PROV}wasDerivedFrom> <{R}passage/{DOC}-p3> <{G}{DOC}> .
-<{R}passage/{DOC}-p3> <{RDF}type> <{O}Passage> <{G}{DOC}> .
+<{R}passage/{DOC}-p3> <{RDF}type> <{ONT}Passage> <{G}{DOC}> .
 <{R}passage/{DOC}-p3> <{PROV}value> "The complete remission rate was 97%." <{G}{DOC}> .
 <{R}passage/{DOC}-p3> <http://purl.org/dc/terms/isPartOf> <{R}document/{DOC}> <{G}{DOC}> .
-<{R}document/{DOC}> <{RDF}type> <{O}SourceDocument> <{G}{DOC}> .
+<{R}document/{DOC}> <{RDF}type> <{ONT}SourceDocument> <{G}{DOC}> .
 <{R}document/{DOC}> <{LABEL}> "Sample news release" <{G}{DOC}> .
 <{R}statement/s1> <{RDF}type> <{RDF}Statement> <{G}{DOC}> .
 <{R}statement/s1> <{RDF}subject> <{R}outcome/{DOC}-cr> <{G}{DOC}> .
-<{R}statement/s1> <{RDF}predicate> <{O}numericValue> <{G}{DOC}> .
+<{R}statement/s1> <{RDF}predicate> <{ONT}numericValue> <{G}{DOC}> .
 <{R}statement/s1> <{RDF}object> "97"^^<http://www.w3.org/2001/XMLSchema#decimal> <{G}{DOC}> .
 <{R}statement/s1> <{PROV}wasDerivedFrom> <{R}passage/{DOC}-p3> <{G}{DOC}> .
-<{R}statement/s1> <{O}quote> "complete remission rate was 97%" <{G}{DOC}> .
-<{R}drug/inotuzumab-ozogamicin> <{RDF}type> <{O}Drug> <{G}lexicon> .
+<{R}statement/s1> <{ONT}quote> "complete remission rate was 97%" <{G}{DOC}> .
+<{R}drug/inotuzumab-ozogamicin> <{RDF}type> <{ONT}Drug> <{G}lexicon> .
 <{R}drug/inotuzumab-ozogamicin> <{LABEL}> "inotuzumab ozogamicin" <{G}lexicon> .
 <{R}drug/inotuzumab-ozogamicin> <http://www.w3.org/2004/02/skos/core#exactMatch> <http://www.wikidata.org/entity/Q3799041> <{G}lexicon> .
 """
@@ -73,7 +73,18 @@ def running_server(home: Path, env: dict[str, str] | None = None, timeout: float
     """Start `trialkb serve` on a free port for ``home``; yield its base URL once it is ready; stop it."""
     port = free_port()
     environment = dict(os.environ, TRIALKB_HOME=str(home), HF_HUB_OFFLINE="1", **(env or {}))
-    command = [sys.executable, "-m", "kb", "--home", str(home), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "kb",
+        "--home",
+        str(home),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     log = tempfile.TemporaryFile()  # not a pipe: a chatty server must never block on a full one
     process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"

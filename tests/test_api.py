@@ -63,13 +63,20 @@ def test_construct_negotiation(base: str, accept: str | None, expected: str) -> 
     headers = {"Accept": accept} if accept else {}
     response = httpx.post(base + "/sparql", data={"query": CONSTRUCT}, headers=headers)
     assert response.status_code == 200 and media(response) == expected
-    parse_as = {"text/turtle": "turtle", "application/n-triples": "nt", "application/rdf+xml": "xml", "application/ld+json": "json-ld"}
+    parse_as = {
+        "text/turtle": "turtle",
+        "application/n-triples": "nt",
+        "application/rdf+xml": "xml",
+        "application/ld+json": "json-ld",
+    }
     graph = Graph().parse(data=response.text, format=parse_as[expected])
     assert (URIRef(R + "drug/inotuzumab-ozogamicin"), None, None) in graph
 
 
 def test_not_acceptable_is_406_problem(base: str) -> None:
-    response = httpx.get(base + "/sparql", params={"query": SELECT}, headers={"Accept": "image/png, text/turtle"})
+    response = httpx.get(
+        base + "/sparql", params={"query": SELECT}, headers={"Accept": "image/png, text/turtle"}
+    )
     assert response.status_code == 406
     problem = response.json()
     assert media(response) == "application/problem+json"
@@ -103,7 +110,9 @@ def test_problem_json_shape(base: str) -> None:
     assert response.status_code == 400 and media(response) == "application/problem+json"
     problem = response.json()
     assert set(problem) >= {"type", "title", "status", "detail", "instance"}
-    assert problem["type"].startswith("https://w3id.org/trialkb/problems/") and problem["instance"] == "/sparql"
+    assert (
+        problem["type"].startswith("https://w3id.org/trialkb/problems/") and problem["instance"] == "/sparql"
+    )
     assert httpx.delete(base + "/sparql").status_code == 405
     assert media(httpx.get(base + "/nowhere")) == "application/problem+json"
 
@@ -119,10 +128,19 @@ def test_truncation_is_signalled(live_server, sample_kb: Path) -> None:  # type:
 def test_cors(base: str) -> None:
     preflight = httpx.options(
         base + "/sparql",
-        headers={"Origin": "https://yasgui.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
+        headers={
+            "Origin": "https://yasgui.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
     )
-    assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] in {"*", "https://yasgui.example"}
-    response = httpx.get(base + "/sparql", params={"query": "ASK {}"}, headers={"Origin": "https://yasgui.example"})
+    assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] in {
+        "*",
+        "https://yasgui.example",
+    }
+    response = httpx.get(
+        base + "/sparql", params={"query": "ASK {}"}, headers={"Origin": "https://yasgui.example"}
+    )
     assert response.headers["access-control-allow-origin"] == "*"
 
 
@@ -138,7 +156,9 @@ def test_resource_html(base: str) -> None:
     assert 'href="http://www.wikidata.org/entity/Q3799041"' in drug
 
 
-@pytest.mark.parametrize(("accept", "parse_as"), [("text/turtle", "turtle"), ("application/ld+json", "json-ld")])
+@pytest.mark.parametrize(
+    ("accept", "parse_as"), [("text/turtle", "turtle"), ("application/ld+json", "json-ld")]
+)
 def test_resource_rdf(base: str, accept: str, parse_as: str) -> None:
     response = httpx.get(base + "/resource/trial/a041703", headers={"Accept": accept})
     assert response.status_code == 200 and media(response) == accept
@@ -146,7 +166,11 @@ def test_resource_rdf(base: str, accept: str, parse_as: str) -> None:
     trial = URIRef(R + "trial/a041703")
     assert (trial, URIRef("https://w3id.org/trialkb/ontology#nctId"), None) in graph
     # labels of linked entities come along
-    assert (URIRef(R + "drug/inotuzumab-ozogamicin"), URIRef("http://www.w3.org/2000/01/rdf-schema#label"), None) in graph
+    assert (
+        URIRef(R + "drug/inotuzumab-ozogamicin"),
+        URIRef("http://www.w3.org/2000/01/rdf-schema#label"),
+        None,
+    ) in graph
 
 
 def test_resource_provenance_and_404(base: str) -> None:

@@ -18,14 +18,21 @@ BODY_LIMIT = 100_000
 CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o . ?p ?q ?r . ?s ?t ?u }"
 # A backtracking-prone pattern over long strings, evaluated for every row of a cartesian product.
 REGEX = (
-    'SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n ?o '
+    "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n ?o "
     'FILTER(REGEX(CONCAT(STR(?c), STR(?f), STR(?i), STR(?l), STR(?o), "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"), "^(a+)+$")) }'
 )
 
 
 @pytest.fixture(scope="module")
 def base(live_server, sample_kb: Path) -> str:  # type: ignore[no-untyped-def]
-    return str(live_server(sample_kb, TRIALKB_QUERY_TIMEOUT=str(DEADLINE), TRIALKB_MAX_BODY_BYTES=str(BODY_LIMIT)))
+    return str(
+        live_server(
+            sample_kb,
+            TRIALKB_QUERY_TIMEOUT=str(DEADLINE),
+            TRIALKB_QUEUE_TIMEOUT=str(DEADLINE),
+            TRIALKB_MAX_BODY_BYTES=str(BODY_LIMIT),
+        )
+    )
 
 
 def wait_ready(base: str, timeout: float = 30) -> None:
@@ -47,7 +54,9 @@ def test_service_never_connects(base: str) -> None:
         ]
         for query in queries:
             assert httpx.get(base + "/sparql", params={"query": query}).status_code == 400
-            response = httpx.post(base + "/sparql", content=query, headers={"Content-Type": "application/sparql-query"})
+            response = httpx.post(
+                base + "/sparql", content=query, headers={"Content-Type": "application/sparql-query"}
+            )
             assert response.status_code == 400
             assert response.headers["content-type"] == "application/problem+json"
         listener.settimeout(0.5)
@@ -72,7 +81,11 @@ def test_local_files_and_remote_graphs_are_refused(base: str, params: dict[str, 
 
 @pytest.mark.parametrize(
     ("body", "content_type"),
-    [("LOAD <file:///etc/passwd>", "application/sparql-update"), ("update=LOAD%20%3Cfile%3A%2F%2F%2Fetc%2Fpasswd%3E", "application/x-www-form-urlencoded"), ("LOAD <file:///etc/passwd>", "application/sparql-query")],
+    [
+        ("LOAD <file:///etc/passwd>", "application/sparql-update"),
+        ("update=LOAD%20%3Cfile%3A%2F%2F%2Fetc%2Fpasswd%3E", "application/x-www-form-urlencoded"),
+        ("LOAD <file:///etc/passwd>", "application/sparql-query"),
+    ],
 )
 def test_updates_are_refused(base: str, body: str, content_type: str) -> None:
     response = httpx.post(base + "/sparql", content=body, headers={"Content-Type": content_type})
@@ -83,7 +96,7 @@ def test_updates_are_refused(base: str, body: str, content_type: str) -> None:
 @pytest.mark.parametrize("query", [CARTESIAN, REGEX], ids=["cartesian", "regex"])
 def test_deadline_stops_query_while_server_answers(base: str, query: str) -> None:
     wait_ready(base)
-    results: list[tuple[int, float, dict[str, object]]] = []
+    results: list[tuple[int, float, dict[str, str]]] = []
 
     def slow() -> None:
         started = time.monotonic()
@@ -121,13 +134,20 @@ def test_oversized_bodies(base: str) -> None:
         for _ in range(20):
             yield b"#" + b"x" * 9_999
 
-    streamed = httpx.post(base + "/sparql", content=chunks(), headers={"Content-Type": "application/sparql-query"})
+    streamed = httpx.post(
+        base + "/sparql", content=chunks(), headers={"Content-Type": "application/sparql-query"}
+    )
     assert streamed.status_code == 413
 
 
 @pytest.mark.parametrize(
     "raw",
-    ["/sparql?query=%ZZ", "/sparql?query=ASK%7B%7D%", "/sparql?query=%FF%FE", "/sparql?query=ASK%20%7B%7D&default-graph-uri=%C3%28"],
+    [
+        "/sparql?query=%ZZ",
+        "/sparql?query=ASK%7B%7D%",
+        "/sparql?query=%FF%FE",
+        "/sparql?query=ASK%20%7B%7D&default-graph-uri=%C3%28",
+    ],
 )
 def test_malformed_encodings(base: str, raw: str) -> None:
     response = httpx.get(httpx.URL(base + raw))
@@ -166,8 +186,9 @@ def test_fifty_parallel_slow_queries(base: str) -> None:
         else:
             assert problem["type"].endswith("query-deadline")
     assert any(r.json()["type"].endswith("overloaded") for r in responses)
-    started = time.monotonic()
-    assert httpx.get(base + "/healthz").status_code == 200 and time.monotonic() - started < 0.2
+    with httpx.Client(timeout=5) as client:
+        started = time.monotonic()
+        assert client.get(base + "/healthz").status_code == 200 and time.monotonic() - started < 0.5
     wait_ready(base)
     response = httpx.get(base + "/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"})
     assert response.status_code == 200

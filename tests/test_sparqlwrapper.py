@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import BUNDLED_HOME
@@ -31,7 +32,8 @@ def client(endpoint: str, query: str, return_format: str) -> SPARQLWrapper:
 
 
 def test_json(endpoint: str) -> None:
-    bindings = client(endpoint, TRIALS, JSON).queryAndConvert()["results"]["bindings"]  # type: ignore[index]
+    converted: Any = client(endpoint, TRIALS, JSON).queryAndConvert()
+    bindings = converted["results"]["bindings"]
     assert bindings and all(row["trial"]["type"] == "uri" for row in bindings)
 
 
@@ -43,7 +45,9 @@ def test_xml(endpoint: str) -> None:
 @pytest.mark.parametrize(("return_format", "delimiter"), [(CSV, ","), (TSV, "\t")])
 def test_csv_and_tsv(endpoint: str, return_format: str, delimiter: str) -> None:
     result = client(endpoint, TRIALS, return_format).query()
-    assert result.response.headers["Content-Type"].startswith({CSV: "text/csv", TSV: "text/tab-separated-values"}[return_format])
+    assert result.response.headers["Content-Type"].startswith(
+        {CSV: "text/csv", TSV: "text/tab-separated-values"}[return_format]
+    )
     rows = list(csv.reader(io.StringIO(result.convert().decode("utf-8")), delimiter=delimiter))  # type: ignore[union-attr]
     assert rows[0] == ["trial" if return_format == CSV else "?trial"] and len(rows) > 1
 
@@ -52,6 +56,6 @@ def test_csv_and_tsv(endpoint: str, return_format: str, delimiter: str) -> None:
 def test_construct_graph(endpoint: str, return_format: str) -> None:
     wrapper = client(endpoint, GRAPH, return_format)
     wrapper.setMethod("POST")
-    converted = wrapper.queryAndConvert()
+    converted: Any = wrapper.queryAndConvert()
     graph = converted if isinstance(converted, Graph) else Graph().parse(data=converted, format="turtle")
     assert len(graph) > 0

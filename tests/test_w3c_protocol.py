@@ -25,7 +25,12 @@ HT = Namespace("http://www.w3.org/2011/http#")
 CNT = Namespace("http://www.w3.org/2011/content#")
 UT = Namespace("http://www.w3.org/2009/sparql/tests/test-update#")
 DATA0 = "http://kasei.us/2009/09/sparql/data/data0.rdf"
-RESULT_TYPES = {"application/sparql-results+json", "application/sparql-results+xml", "text/csv", "text/tab-separated-values"}
+RESULT_TYPES = {
+    "application/sparql-results+json",
+    "application/sparql-results+xml",
+    "text/csv",
+    "text/tab-separated-values",
+}
 RDF_TYPES = {"text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json"}
 OUTCOMES: dict[str, str] = {}
 
@@ -55,9 +60,9 @@ def load_manifest() -> list[ProtocolTest]:
     graph.parse(SUITE / "manifest.ttl", format="turtle", publicID=base)
     manifest = next(graph.subjects(RDF.type, MF.Manifest))
     tests = []
-    for node in Collection(graph, graph.value(manifest, MF.entries)):
+    for node in Collection(graph, graph.value(manifest, MF.entries)):  # type: ignore[arg-type]
         steps = []
-        for request in Collection(graph, graph.value(graph.value(node, MF.action), HT.requests)):
+        for request in Collection(graph, graph.value(graph.value(node, MF.action), HT.requests)):  # type: ignore[arg-type]
             headers_node = graph.value(request, HT.headers)
             headers = tuple(
                 (str(graph.value(h, HT.fieldName)), str(graph.value(h, HT.fieldValue)))
@@ -74,13 +79,15 @@ def load_manifest() -> list[ProtocolTest]:
                 str(graph.value(request, HT.methodName)), str(graph.value(request, HT.absolutePath)), headers, body,
                 tuple(sorted(str(s).rsplit("#", 1)[-1] for s in graph.objects(response, MF.expectedStatus))),
                 str(graph.value(response, MF.expectedFormat)) if graph.value(response, MF.expectedFormat) else None,
-                boolean.toPython() if boolean is not None else None,
+                boolean.toPython() if boolean is not None else None,  # type: ignore[attr-defined]
             ))  # fmt: skip
         data = tuple(
             (str(graph.value(d, UT.graph))[len(base) :], str(graph.value(d, RDFS.label)))
             for d in graph.objects(node, UT.graphData)
         )
-        tests.append(ProtocolTest(str(node).rsplit("#", 1)[-1], str(graph.value(node, MF.name)), data, tuple(steps)))
+        tests.append(
+            ProtocolTest(str(node).rsplit("#", 1)[-1], str(graph.value(node, MF.name)), data, tuple(steps))
+        )
     return tests
 
 
@@ -101,18 +108,27 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory, live_server) -> str:  # t
 
 def check_response(step: Step, response: httpx.Response) -> None:
     klass = f"StatusCode{response.status_code // 100}xx"
-    assert klass in step.statuses, f"status {response.status_code}, expected {step.statuses}: {response.text[:300]}"
+    assert klass in step.statuses, (
+        f"status {response.status_code}, expected {step.statuses}: {response.text[:300]}"
+    )
     media_type = response.headers.get("content-type", "").split(";")[0].strip()
     if step.format in {"boolean", "tabular"}:
         assert media_type in RESULT_TYPES, media_type
     if step.format == "RDF":
         assert media_type in RDF_TYPES, media_type
-        Graph().parse(data=response.text, format={"text/turtle": "turtle", "application/n-triples": "nt"}.get(media_type, "xml" if "xml" in media_type else "json-ld"))
+        Graph().parse(
+            data=response.text,
+            format={"text/turtle": "turtle", "application/n-triples": "nt"}.get(
+                media_type, "xml" if "xml" in media_type else "json-ld"
+            ),
+        )
     if step.boolean is not None:
         if media_type == "application/sparql-results+json":
             value = json.loads(response.content)["boolean"]
         else:
-            element = ElementTree.fromstring(response.content).find("{http://www.w3.org/2005/sparql-results#}boolean")
+            element = ElementTree.fromstring(response.content).find(
+                "{http://www.w3.org/2005/sparql-results#}boolean"
+            )
             value = element is not None and element.text == "true"
         assert value is step.boolean
 
@@ -127,7 +143,9 @@ def test_protocol(test: ProtocolTest, endpoint: str) -> None:
     with httpx.Client(timeout=30) as client:
         for step in test.steps:
             url = endpoint + step.path.replace("/sparql/", "/sparql", 1)
-            request = client.build_request(step.method, httpx.URL(url), headers=list(step.headers), content=step.body)
+            request = client.build_request(
+                step.method, httpx.URL(url), headers=list(step.headers), content=step.body
+            )
             check_response(step, client.send(request))
     OUTCOMES[test.name] = "pass"
 
@@ -136,11 +154,15 @@ def test_protocol(test: ProtocolTest, endpoint: str) -> None:
 def test_conformance_summary(capsys: pytest.CaptureFixture[str]) -> None:
     """Print the table; every query and bad-query test must have passed."""
     rows = [(t.name, OUTCOMES.get(t.name, "not run"), t.title) for t in TESTS]
-    counts = {outcome: sum(1 for _, o, _ in rows if o == outcome) for outcome in ("pass", "FAIL", "n/a", "not run")}
+    counts = {
+        outcome: sum(1 for _, o, _ in rows if o == outcome) for outcome in ("pass", "FAIL", "n/a", "not run")
+    }
     with capsys.disabled():
         print("\nW3C SPARQL 1.1 Protocol tests")
         for name, outcome, title in rows:
             print(f"  {outcome:8} {name:38} {title}")
         print("  " + ", ".join(f"{n} {o}" for o, n in counts.items() if n))
     required = [name for name, _, _ in rows if name.startswith(("query_", "bad_"))]
-    assert all(OUTCOMES.get(name) == "pass" for name in required), [n for n in required if OUTCOMES.get(n) != "pass"]
+    assert all(OUTCOMES.get(name) == "pass" for name in required), [
+        n for n in required if OUTCOMES.get(n) != "pass"
+    ]

@@ -65,7 +65,11 @@ def predicate_labels() -> dict[str, str]:
     from ontology import ontology_graph
 
     graph = ontology_graph()
-    return {str(s): str(o) for s, o in graph.subject_objects(RDFS.label) if getattr(o, "language", None) in {None, "en"}}
+    return {
+        str(s): str(o)
+        for s, o in graph.subject_objects(RDFS.label)
+        if getattr(o, "language", None) in {None, "en"}
+    }
 
 
 def local_name(iri: str) -> str:
@@ -95,13 +99,18 @@ def _text(row: ox.QuerySolution, name: str) -> str | None:
     return term.value if term is not None else None  # type: ignore[union-attr]
 
 
-def _sources(store: ox.Store, node: ox.NamedNode) -> tuple[dict[tuple[str, str], list[Source]], list[ox.Triple]]:
+def _sources(
+    store: ox.Store, node: ox.NamedNode
+) -> tuple[dict[tuple[str, str], list[Source]], list[ox.Triple]]:
     """Reified statements about ``node``: sources per (predicate, object N-Triples), and their triples."""
-    rows = _rows(store, f"""SELECT ?st ?p ?o ?quote ?passage ?text ?doc ?docLabel WHERE {{
+    rows = _rows(
+        store,
+        f"""SELECT ?st ?p ?o ?quote ?passage ?text ?doc ?docLabel WHERE {{
         ?st rdf:subject {node} ; rdf:predicate ?p ; rdf:object ?o .
         OPTIONAL {{ ?st tkb:quote ?quote }}
         OPTIONAL {{ ?st prov:wasDerivedFrom ?passage OPTIONAL {{ ?passage prov:value ?text }}
-            OPTIONAL {{ ?passage dcterms:isPartOf ?doc OPTIONAL {{ ?doc rdfs:label ?docLabel }} }} }} }}""")
+            OPTIONAL {{ ?passage dcterms:isPartOf ?doc OPTIONAL {{ ?doc rdfs:label ?docLabel }} }} }} }}""",
+    )
     by_fact: dict[tuple[str, str], list[Source]] = {}
     statements = {row["st"] for row in rows}
     for row in rows:
@@ -114,16 +123,24 @@ def _sources(store: ox.Store, node: ox.NamedNode) -> tuple[dict[tuple[str, str],
         if row["passage"] is not None and row["doc"] is not None:
             triples.append(ox.Triple(row["passage"], ox.NamedNode(IS_PART_OF), row["doc"]))  # type: ignore[arg-type]
     for statement in statements:
-        triples += [ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(statement, None, None)]
+        triples += [
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in store.quads_for_pattern(statement, None, None)
+        ]
     return by_fact, triples
 
 
 def describe_entity(store: ox.Store, iri: str) -> EntityDescription | None:
     """The description of ``iri``, or None when the KB says nothing about it."""
     node = ox.NamedNode(iri)
-    outgoing = {ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(node, None, None)}
-    incoming_rows = _rows(store, f"""SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {node}
-        FILTER(?p NOT IN (rdf:subject, rdf:object)) FILTER(isIRI(?s)) }} LIMIT {MAX_INCOMING}""")
+    outgoing = {
+        ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(node, None, None)
+    }
+    incoming_rows = _rows(
+        store,
+        f"""SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {node}
+        FILTER(?p NOT IN (rdf:subject, rdf:object)) FILTER(isIRI(?s)) }} LIMIT {MAX_INCOMING}""",
+    )
     if not outgoing and not incoming_rows:
         return None
     by_fact, statement_triples = _sources(store, node)
@@ -135,6 +152,8 @@ def describe_entity(store: ox.Store, iri: str) -> EntityDescription | None:
     facts, types, external = [], [], []
     for triple in sorted(outgoing, key=lambda t: (t.predicate.value, str(t.object))):
         predicate, obj = triple.predicate.value, triple.object
+        if isinstance(obj, ox.Triple):  # RDF-star terms are not minted here; nothing to show
+            continue
         is_iri = isinstance(obj, ox.NamedNode)
         if predicate == RDF_TYPE and is_iri:
             types.append(Link(obj.value, labels.get(obj.value) or names.get(obj.value)))
@@ -148,14 +167,20 @@ def describe_entity(store: ox.Store, iri: str) -> EntityDescription | None:
                 tuple(by_fact.get((predicate, str(obj)), ())),
             ))  # fmt: skip
     incoming = tuple(
-        Link(row["s"].value, labels.get(row["s"].value), names.get(row["p"].value, local_name(row["p"].value)))  # type: ignore[union-attr]
+        Link(
+            row["s"].value, labels.get(row["s"].value), names.get(row["p"].value, local_name(row["p"].value))
+        )  # type: ignore[union-attr]
         for row in incoming_rows
     )
     label_triples = [
-        ox.Triple(ox.NamedNode(x), ox.NamedNode(RDFS_LABEL), ox.Literal(text)) for x, text in labels.items() if x != iri
+        ox.Triple(ox.NamedNode(x), ox.NamedNode(RDFS_LABEL), ox.Literal(text))
+        for x, text in labels.items()
+        if x != iri
     ]
     incoming_triples = [ox.Triple(row["s"], row["p"], node) for row in incoming_rows]  # type: ignore[arg-type]
-    everything = dict.fromkeys([*sorted(outgoing, key=str), *statement_triples, *incoming_triples, *label_triples])
+    everything = dict.fromkeys(
+        [*sorted(outgoing, key=str), *statement_triples, *incoming_triples, *label_triples]
+    )
     return EntityDescription(
         iri, labels.get(iri), tuple(types), tuple(facts), tuple(external), incoming, tuple(everything)
     )

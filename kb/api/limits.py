@@ -43,7 +43,9 @@ class Admission:
                 async with asyncio.timeout(self.queue_timeout):
                     await self._slots.acquire()
             except TimeoutError:
-                raise self._busy(f"no query slot became free within {self.queue_timeout:g} s; retry shortly") from None
+                raise self._busy(
+                    f"no query slot became free within {self.queue_timeout:g} s; retry shortly"
+                ) from None
             try:
                 yield
             finally:

@@ -17,7 +17,9 @@ class Readiness(BaseModel):
     content_hash: str = Field(description="SHA-256 of the KB snapshot being served.")
     workers_ready: int
     workers_wanted: int
-    index_present: bool = Field(description="Whether the passage search index exists (needed by /api/search).")
+    index_present: bool = Field(
+        description="Whether the passage search index exists (needed by /api/search)."
+    )
 
 
 class Stats(BaseModel):
@@ -66,4 +68,6 @@ class AskAnswer(BaseModel):
 class SearchResults(BaseModel):
     query: str
     k: int
-    hits: list[dict[str, Any]] = Field(description="Ranked passages, best first, as the facade's `search` returns them.")
+    hits: list[dict[str, Any]] = Field(
+        description="Ranked passages, best first, as the facade's `search` returns them."
+    )

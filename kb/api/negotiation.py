@@ -109,7 +109,9 @@ def negotiate(accept: str | None, offers: tuple[tuple[str, str, tuple[str, ...]]
     return chosen
 
 
-def format_parameter(value: str, offers: tuple[tuple[str, str, tuple[str, ...]], ...]) -> tuple[str, str] | None:
+def format_parameter(
+    value: str, offers: tuple[tuple[str, str, tuple[str, ...]], ...]
+) -> tuple[str, str] | None:
     """The offer named by a ``format=`` parameter (short name or media type), as SPARQL clients send; None if
     it names none (the caller then negotiates by Accept). ``xml`` and ``json`` mean RDF/XML and JSON-LD for graphs."""
     wanted = value.strip().lower()

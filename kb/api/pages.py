@@ -26,7 +26,9 @@ RESOURCE_OFFERS = (("text/html", "html", ("application/xhtml+xml",)),) + tuple(
 
 @lru_cache(maxsize=1)
 def templates() -> Environment:
-    environment = Environment(loader=PackageLoader("kb.api", "templates"), autoescape=select_autoescape(["html"]))
+    environment = Environment(
+        loader=PackageLoader("kb.api", "templates"), autoescape=select_autoescape(["html"])
+    )
     environment.filters["local_name"] = local_name
     return environment
 

@@ -42,7 +42,12 @@ async def _readable(connection: Connection, timeout: float) -> None:
     loop = asyncio.get_running_loop()
     ready = loop.create_future()
     descriptor = connection.fileno()
-    loop.add_reader(descriptor, lambda: ready.done() or ready.set_result(None))
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(descriptor, wake)
     try:
         async with asyncio.timeout(timeout):
             await ready
@@ -83,7 +88,9 @@ class WorkerPool:
             task.cancel()
         for worker in list(self._workers):
             worker.kill()
-        await asyncio.gather(*(asyncio.to_thread(w.process.join, 2) for w in self._workers), return_exceptions=True)
+        await asyncio.gather(
+            *(asyncio.to_thread(w.process.join, 2) for w in self._workers), return_exceptions=True
+        )
         self._workers.clear()
 
     async def run(self, job: QueryJob, deadline: float, wait: float) -> Reply:
@@ -135,7 +142,9 @@ class WorkerPool:
         from kb.api.worker import main
 
         parent, child = self._context.Pipe(duplex=True)
-        process = self._context.Process(target=main, args=(child, self.config), daemon=True, name="trialkb-query")
+        process = self._context.Process(
+            target=main, args=(child, self.config), daemon=True, name="trialkb-query"
+        )
         process.start()
         child.close()
         return Worker(process, parent)

@@ -124,7 +124,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
         detail = error.detail if isinstance(error.detail, str) else _TITLES.get(error.status_code, "Error")
-        return problem_response(error.status_code, detail, instance=request.url.path, headers=error.headers)
+        return problem_response(
+            error.status_code, detail, instance=request.url.path, headers=dict(error.headers or {})
+        )
 
     async def on_validation(request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
@@ -133,7 +135,9 @@ def install_problem_handlers(app: FastAPI) -> None:
             for item in error.errors()
         ]
         detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors) or "invalid request"
-        return problem_response(400, detail, kind="invalid-parameters", instance=request.url.path, errors=errors)
+        return problem_response(
+            400, detail, kind="invalid-parameters", instance=request.url.path, errors=errors
+        )
 
     async def on_missing_part(request: Request, error: Exception) -> Response:
         # An optional part of TrialKB (question answering, search) is not installed or not built yet.
@@ -145,7 +149,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_unexpected(request: Request, error: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)
-        return problem_response(500, "an unexpected error occurred; it has been logged", instance=request.url.path)
+        return problem_response(
+            500, "an unexpected error occurred; it has been logged", instance=request.url.path
+        )
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(TrialKBError, on_domain)

@@ -54,7 +54,9 @@ def decode_form(raw: bytes, where: str) -> list[tuple[str, str]]:
                 )
             )
         except UnicodeDecodeError:
-            raise Problem(400, f"the {where} is not UTF-8 once percent-decoded", kind="bad-encoding") from None
+            raise Problem(
+                400, f"the {where} is not UTF-8 once percent-decoded", kind="bad-encoding"
+            ) from None
     return pairs
 
 
@@ -73,13 +75,17 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it passes ``limit`` bytes (chunked bodies too)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise Problem(413, f"request body is {declared} bytes; the limit is {limit}", kind="body-too-large", limit=limit)
+        raise Problem(
+            413, f"request body is {declared} bytes; the limit is {limit}", kind="body-too-large", limit=limit
+        )
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise Problem(413, f"request body exceeds the limit of {limit} bytes", kind="body-too-large", limit=limit)
+            raise Problem(
+                413, f"request body exceeds the limit of {limit} bytes", kind="body-too-large", limit=limit
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -87,7 +93,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 def _check_charset(parameters: dict[str, str]) -> None:
     charset = parameters.get("charset", "utf-8").lower()
     if charset not in {"utf-8", "utf8"}:
-        raise Problem(400, f"charset {charset!r} is not supported: send the query as UTF-8", kind="bad-encoding")
+        raise Problem(
+            400, f"charset {charset!r} is not supported: send the query as UTF-8", kind="bad-encoding"
+        )
 
 
 def _from_pairs(pairs: list[tuple[str, str]], direct_query: str | None = None) -> ProtocolRequest:
@@ -97,7 +105,9 @@ def _from_pairs(pairs: list[tuple[str, str]], direct_query: str | None = None) -
     if direct_query is not None:
         queries.append(direct_query)
     if len(queries) > 1:
-        raise Problem(400, "a request carries exactly one query; this one has several", kind="multiple-queries")
+        raise Problem(
+            400, "a request carries exactly one query; this one has several", kind="multiple-queries"
+        )
     formats = [value for name, value in pairs if name in {"format", "output"}]
     return ProtocolRequest(
         query=queries[0] if queries else None,
@@ -130,7 +140,11 @@ async def parse_query_request(request: Request, max_body_bytes: int) -> Protocol
         except UnicodeDecodeError:
             raise Problem(400, "the query is not valid UTF-8", kind="bad-encoding") from None
         if any(name == "query" for name, _ in url_pairs):
-            raise Problem(400, "a direct POST carries the query in its body, not also in the URL", kind="multiple-queries")
+            raise Problem(
+                400,
+                "a direct POST carries the query in its body, not also in the URL",
+                kind="multiple-queries",
+            )
         return _from_pairs(url_pairs, direct_query=text)
     shown = media or "no Content-Type"
     raise Problem(

@@ -9,7 +9,9 @@ import pyoxigraph as ox
 from ontology import PREFIXES
 
 # Minted IRIs have slashes in their local part, which Turtle must escape (res:drug\/x): written in full instead.
-_PREFIXES = {prefix: str(namespace) for prefix, namespace in PREFIXES.items() if prefix not in {"res", "graph"}}
+_PREFIXES = {
+    prefix: str(namespace) for prefix, namespace in PREFIXES.items() if prefix not in {"res", "graph"}
+}
 # (media type, name, aliases): RDF serialisations a resource or a named graph can be had in.
 GRAPH_DOWNLOADS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("text/turtle", "turtle", ("application/x-turtle",)),
@@ -26,7 +28,14 @@ _OXIGRAPH = {
     "ntriples": ox.RdfFormat.N_TRIPLES,
     "rdfxml": ox.RdfFormat.RDF_XML,
 }
-EXTENSIONS = {"turtle": "ttl", "trig": "trig", "nquads": "nq", "ntriples": "nt", "jsonld": "jsonld", "rdfxml": "rdf"}
+EXTENSIONS = {
+    "turtle": "ttl",
+    "trig": "trig",
+    "nquads": "nq",
+    "ntriples": "nt",
+    "jsonld": "jsonld",
+    "rdfxml": "rdf",
+}
 
 
 def serialize(statements: Iterable[ox.Triple | ox.Quad], name: str) -> bytes:
@@ -47,5 +56,7 @@ def serialize(statements: Iterable[ox.Triple | ox.Quad], name: str) -> bytes:
         items = [ox.Triple(s.subject, s.predicate, s.object) if isinstance(s, ox.Quad) else s for s in items]
     elif items and isinstance(items[0], ox.Triple):
         items = [ox.Quad(t.subject, t.predicate, t.object) for t in items]  # type: ignore[union-attr]
-    prefixes = _PREFIXES if rdf_format in {ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML} else None
-    return ox.serialize(items, format=rdf_format, prefixes=prefixes) or b""
+    prefixes = (
+        _PREFIXES if rdf_format in {ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML} else None
+    )
+    return ox.serialize(items, format=rdf_format, prefixes=prefixes) or b""  # type: ignore[arg-type]

@@ -20,7 +20,9 @@ router = APIRouter()
 Hub = Annotated[Services, Depends(services)]
 EXPORT_FORMATS = {"nquads": "nq", "trig": "trig", "turtle": "ttl", "jsonld": "jsonld"}
 # The whole KB: N-Quads first (the canonical snapshot, served as stored), then what `KnowledgeBase.export` writes.
-EXPORT_OFFERS = tuple(sorted((o for o in GRAPH_DOWNLOADS if o[1] in EXPORT_FORMATS), key=lambda o: o[1] != "nquads"))
+EXPORT_OFFERS = tuple(
+    sorted((o for o in GRAPH_DOWNLOADS if o[1] in EXPORT_FORMATS), key=lambda o: o[1] != "nquads")
+)
 
 
 def _as_dict(item: Any) -> dict[str, Any]:
@@ -31,11 +33,15 @@ def _as_dict(item: Any) -> dict[str, Any]:
     return dict(item)
 
 
-def _download_format(request: Request, format_name: str | None, offers: tuple[tuple[str, str, tuple[str, ...]], ...]) -> tuple[str, str]:
+def _download_format(
+    request: Request, format_name: str | None, offers: tuple[tuple[str, str, tuple[str, ...]], ...]
+) -> tuple[str, str]:
     chosen = format_parameter(format_name, offers) if format_name else None
     if format_name and chosen is None:
         available = ", ".join(name for _, name, _ in offers)
-        raise Problem(406, f"format {format_name!r} is not available; choose one of {available}", kind="not-acceptable")
+        raise Problem(
+            406, f"format {format_name!r} is not available; choose one of {available}", kind="not-acceptable"
+        )
     return chosen or negotiate(request.headers.get("accept"), offers)
 
 
@@ -55,7 +61,9 @@ async def readyz(hub: Hub) -> Response:
         workers_wanted=hub.pool.size,
         index_present=hub.kb.directory.index_dir.is_dir(),
     )
-    return Response(state.model_dump_json(), status_code=200 if state.ready else 503, media_type="application/json")
+    return Response(
+        state.model_dump_json(), status_code=200 if state.ready else 503, media_type="application/json"
+    )
 
 
 @router.get("/api/stats", tags=["knowledge base"], summary="Documents, triples and graphs in the KB")
@@ -70,8 +78,12 @@ async def stats(hub: Hub) -> Stats:
     )
 
 
-@router.get("/api/ask", tags=["questions"], summary="Answer a plain-English question, with evidence and SPARQL")
-async def ask(hub: Hub, q: Annotated[str, Query(min_length=1, max_length=20_000, description="The question.")]) -> AskAnswer:
+@router.get(
+    "/api/ask", tags=["questions"], summary="Answer a plain-English question, with evidence and SPARQL"
+)
+async def ask(
+    hub: Hub, q: Annotated[str, Query(min_length=1, max_length=20_000, description="The question.")]
+) -> AskAnswer:
     await hub.watcher.current()
     async with hub.admission.slot():
         answer = await run_in_threadpool(hub.kb.ask, q)
@@ -92,7 +104,9 @@ async def search(
     return SearchResults(query=q, k=k, hits=[_as_dict(hit) for hit in hits])
 
 
-@router.get("/graph/{name:path}", tags=["knowledge base"], summary="One named graph, as TriG, Turtle, N-Quads...")
+@router.get(
+    "/graph/{name:path}", tags=["knowledge base"], summary="One named graph, as TriG, Turtle, N-Quads..."
+)
 async def named_graph(request: Request, hub: Hub, name: str, format: str | None = None) -> Response:
     generation = await hub.watcher.current()
     iri = str(GRAPH) + name
@@ -100,9 +114,15 @@ async def named_graph(request: Request, hub: Hub, name: str, format: str | None 
         raise Problem(404, f"the KB holds no graph {iri}", kind="not-found")
     media_type, format_name = _download_format(request, format, GRAPH_DOWNLOADS)
     store = hub.kb.store.native
-    body = await run_in_threadpool(lambda: serialize(store.quads_for_pattern(None, None, None, _node(iri)), format_name))
+    body = await run_in_threadpool(
+        lambda: serialize(store.quads_for_pattern(None, None, None, _node(iri)), format_name)
+    )
     filename = f"{name.replace('/', '_')}.{EXTENSIONS[format_name]}"
-    return Response(body, media_type=media_type, headers={"Vary": "Accept", "Content-Disposition": f'inline; filename="{filename}"'})
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Vary": "Accept", "Content-Disposition": f'inline; filename="{filename}"'},
+    )
 
 
 @router.get("/download", tags=["knowledge base"], summary="The whole KB (all named graphs)")

@@ -76,7 +76,9 @@ async def _run_query(request: Request, hub: Services, parsed: ProtocolRequest) -
     return Response(body, media_type=_media_header(served_type), headers=headers)
 
 
-@router.api_route("/sparql", methods=["GET", "POST"], summary="SPARQL 1.1 query endpoint", description=_DESCRIPTION)
+@router.api_route(
+    "/sparql", methods=["GET", "POST"], summary="SPARQL 1.1 query endpoint", description=_DESCRIPTION
+)
 @router.api_route("/sparql/", methods=["GET", "POST"], include_in_schema=False)
 async def sparql(request: Request) -> Response:
     hub: Services = request.app.state.services  # not a Depends: this route is the hot path

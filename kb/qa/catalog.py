@@ -234,6 +234,22 @@ PROPERTIES: tuple[PropertySpec, ...] = (
         "diagnosis status",
     ),
     PropertySpec(
+        "payload",
+        _cue(r"\bpayloads?\b|\bwarheads?\b|\bconjugated to\b|\bcarr(?:y|ies)\b"),
+        "drug",
+        ("tkb:payload",),
+        "payload",
+        needs=("Drug",),
+    ),
+    PropertySpec(
+        "mechanism",
+        _cue(r"\bmechanism\b|\bhow does .* work\b|\bmode of action\b"),
+        "drug",
+        ("tkb:mechanism",),
+        "mechanism",
+        needs=("Drug",),
+    ),
+    PropertySpec(
         "target",
         _cue(
             r"\btarget\w*|\bdirected (?:against|at|to)|\bbinds?\b|\bbinding\b|\bantigens?\b|\baim\w* at\b|\bacts? on\b"
@@ -247,8 +263,7 @@ PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec(
         "drug_class",
         _cue(
-            r"\b(?:kind|type|class|sort|category|classes|types|kinds)\b|\bwhat (?:is|was|are|were) (?!the\b)\w+|\bmechanism|"
-            r"\bhow does .* work"
+            r"\b(?:kind|type|class|sort|category|classes|types|kinds)\b|\bwhat (?:is|was|are|were) (?!the\b)\w+"
         ),
         "drug",
         ("tkb:drugClass",),

@@ -89,7 +89,7 @@ def answer_property(kb: KnowledgeBase, context: QAContext, q: Question, raw: str
     items = _items(kb, context, q, rows)
     if not items:
         return Answer.abstain(raw, NOT_STATED, sparql=query, intent=q.intent)
-    multi = not named and len({str(r["trial"]) for r in rows if r.get("trial")}) > 1
+    multi = spec.via != "drug" and not named and len({str(r["trial"]) for r in rows if r.get("trial")}) > 1
     return finish(raw, q, items, query, 0.9, multi)
 
 
@@ -116,7 +116,10 @@ def _items(kb: KnowledgeBase, context: QAContext, q: Question, rows: list[dict[s
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     # Facts read from a document before the lexicon's general knowledge: they carry a passage.
     for row in sorted(rows, key=lambda r: str(r["g"]).endswith("/lexicon")):
-        groups.setdefault((str(row.get("trial") or ""), str(row["node"])), []).append(row)
+        trial_key = (
+            "" if spec.via == "drug" else str(row.get("trial") or "")
+        )  # a drug's facts are not per trial
+        groups.setdefault((trial_key, str(row["node"])), []).append(row)
     items: list[Item] = []
     seen: set[tuple[str, str]] = set()
     for (trial, node), group in groups.items():

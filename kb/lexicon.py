@@ -141,15 +141,22 @@ class Lexicon:
                 bucket = self._by_name.setdefault(normalize(name), [])
                 if entry not in bucket:
                     bucket.append(entry)
-        sensitive: set[str] = set()
-        insensitive: set[str] = set()
-        for entry in self._entries:
-            for name in entry.names:
-                (sensitive if _is_case_sensitive(name) else insensitive).add(name)
-        self._matchers = [
-            self._compile(sorted(sensitive, key=len, reverse=True), 0),
-            self._compile(sorted(insensitive, key=len, reverse=True), re.IGNORECASE),
-        ]
+        self._compiled: list[re.Pattern[str] | None] | None = None
+
+    @property
+    def _matchers(self) -> list[re.Pattern[str] | None]:
+        """The mention regexes, compiled on first use: lookups by name never pay for them."""
+        if self._compiled is None:
+            sensitive: set[str] = set()
+            insensitive: set[str] = set()
+            for entry in self._entries:
+                for name in entry.names:
+                    (sensitive if _is_case_sensitive(name) else insensitive).add(name)
+            self._compiled = [
+                self._compile(sorted(sensitive, key=len, reverse=True), 0),
+                self._compile(sorted(insensitive, key=len, reverse=True), re.IGNORECASE),
+            ]
+        return self._compiled
 
     @staticmethod
     def _compile(names: list[str], flags: int) -> re.Pattern[str] | None:

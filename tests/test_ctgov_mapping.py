@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import OWL, PROV, RDF, RDFS, SKOS, XSD
+from rdflib import Graph, Literal, URIRef, namespace
+from rdflib.namespace import OWL, PROV, RDF, RDFS, SKOS
 
 from kb.ctgov import InvalidRecord, RecordMismatch, parse_record, record_to_graph, trial_link_triples
 from kb.ctgov.mapping import phase_label, registry_cohort
@@ -70,7 +70,7 @@ def test_shared_record_maps_its_facts() -> None:
     assert one(g, TRIAL, TKB.masking) == "NONE"
     assert one(g, TRIAL, SCHEMA.name).startswith("Inotuzumab Ozogamicin and Blinatumomab")
     assert one(g, TRIAL, SCHEMA.alternateName).startswith("A Phase II Study")
-    assert (TRIAL, TKB.startDate, Literal("2018-11-16", datatype=XSD.date)) in g
+    assert (TRIAL, TKB.startDate, Literal("2018-11-16", datatype=namespace.XSD.date)) in g
     assert one(g, TRIAL, TKB.sponsor) == RES["organization/national-cancer-institute"]
     assert one(g, RES["organization/national-cancer-institute"], TKB.agencyClass) == "NIH"
 
@@ -79,9 +79,9 @@ def test_shared_record_enrollment_and_eligibility_sit_on_the_registered_populati
     _, g = mapped("NCT03739814.json")
     cohort = registry_cohort("NCT03739814")
     assert (TRIAL, TKB.hasCohort, cohort) in g
-    assert (cohort, TKB.enrolledCount, Literal(64, datatype=XSD.integer)) in g
+    assert (cohort, TKB.enrolledCount, Literal(64, datatype=namespace.XSD.integer)) in g
     assert one(g, cohort, TKB.enrollmentType) == "ESTIMATED"
-    assert (cohort, TKB.minimumAge, Literal(Decimal("18.00"), datatype=XSD.decimal)) in g
+    assert (cohort, TKB.minimumAge, Literal(Decimal("18.00"), datatype=namespace.XSD.decimal)) in g
     assert one(g, cohort, TKB.minimumAgeText) == "18 Years"
     assert not values(g, cohort, TKB.maximumAge)
     assert one(g, cohort, TKB.sex) == "ALL"
@@ -122,8 +122,8 @@ def test_links_and_provenance() -> None:
     assert (TRIAL, SKOS.exactMatch, IDORG["clinicaltrials:NCT03739814"]) in g
     assert (TRIAL, TKB.registryRecord, PAGE) in g and (TRIAL, RDFS.seeAlso, PAGE) in g
     assert (PAGE, RDF.type, TKB.RegistryRecord) in g
-    assert (PAGE, TKB.lastUpdatePosted, Literal("2023-04-04", datatype=XSD.date)) in g
-    assert (PAGE, TKB.statusVerifiedDate, Literal("2023-04", datatype=XSD.gYearMonth)) in g
+    assert (PAGE, TKB.lastUpdatePosted, Literal("2023-04-04", datatype=namespace.XSD.date)) in g
+    assert (PAGE, TKB.statusVerifiedDate, Literal("2023-04", datatype=namespace.XSD.gYearMonth)) in g
     assert one(g, PAGE, PROV.wasDerivedFrom) == URIRef(
         "https://clinicaltrials.gov/api/v2/studies/NCT03739814"
     )
@@ -152,11 +152,11 @@ def test_record_with_results() -> None:
     assert one(g, page, TKB.resultMeasure) == "Overall Survival (OS)"
     assert one(g, trial, TKB.phase) == "Phase 3"
     assert one(g, trial, TKB.allocation) == "RANDOMIZED"
-    assert (trial, TKB.startDate, Literal("2013-12", datatype=XSD.gYearMonth)) in g
+    assert (trial, TKB.startDate, Literal("2013-12", datatype=namespace.XSD.gYearMonth)) in g
     assert one(g, trial, TKB.sponsor) == RES["organization/ecog-acrin-cancer-research-group"]
     assert one(g, trial, TKB.collaborator) == RES["organization/national-cancer-institute"]
     cohort = registry_cohort("NCT02003222")
-    assert (cohort, TKB.enrolledCount, Literal(488, datatype=XSD.integer)) in g
+    assert (cohort, TKB.enrolledCount, Literal(488, datatype=namespace.XSD.integer)) in g
     assert one(g, cohort, TKB.enrollmentType) == "ACTUAL"
     assert one(g, cohort, TKB.minimumAge) == Decimal("30.00") and one(g, cohort, TKB.maximumAge) == Decimal(
         "70.00"
@@ -185,7 +185,11 @@ def test_withdrawn_record_with_missing_modules() -> None:
     assert one(g, trial, TKB.condition) == RES["disease/multiple-myeloma"]
     assert not values(g, trial, TKB.sponsor) and not values(g, trial, TKB.hasArm)
     assert not values(g, trial, TKB.primaryEndpoint)
-    assert (registry_cohort("NCT09999991"), TKB.enrolledCount, Literal(0, datatype=XSD.integer)) in g
+    assert (
+        registry_cohort("NCT09999991"),
+        TKB.enrolledCount,
+        Literal(0, datatype=namespace.XSD.integer),
+    ) in g
 
 
 def test_moved_record_keeps_the_old_trial_node_joined() -> None:

@@ -21,6 +21,8 @@ from kb.ctgov.links import (
     trial_node,
 )
 from kb.ctgov.mapping import record_to_graph
+from kb.ctgov.reconcile import reconcile
+from kb.ctgov.reconciliation import Reconciliation, ReconciliationItem, SourcedValue
 from kb.ctgov.record import RegistryRecord, parse_record
 
 __all__ = [
@@ -32,14 +34,18 @@ __all__ = [
     "RecordMoved",
     "RecordNotCached",
     "RecordNotFound",
+    "Reconciliation",
+    "ReconciliationItem",
     "RegistryError",
     "RegistryRecord",
     "RegistryUnavailable",
     "normalize_nct_id",
     "parse_record",
+    "reconcile",
     "record_to_graph",
     "record_url",
     "registry_graph",
+    "SourcedValue",
     "trial_link_triples",
     "trial_node",
 ]

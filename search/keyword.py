@@ -81,6 +81,19 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+def is_identifier(token: str) -> bool:
+    """Whether a token looks like an identifier: digits with letters or joined by punctuation.
+
+    ``nct03739814``, ``cd22``, ``a041703``, ``10.1200/jco-25-00307``, ``zuma-3`` are; ``97``, ``70.9`` and
+    plain words are not.
+    """
+    if not any(character.isdigit() for character in token):
+        return False
+    if any(character.isalpha() for character in token):
+        return True
+    return bool(_CONNECTOR.search(token)) and not _DECIMAL.fullmatch(token)
+
+
 def _trigrams(word: str) -> set[str]:
     padded = f"^{word}$"
     return {padded[index : index + 3] for index in range(len(padded) - 2)}
@@ -149,6 +162,14 @@ class KeywordIndex:
             for candidate, ratio in self.close_tokens(token):
                 weights[candidate] = max(weights.get(candidate, 0.0), ratio)
         return weights
+
+    def identifiers_in(self, query: str) -> list[str]:
+        """The identifier-like query tokens (see ``is_identifier``) that occur verbatim in the index."""
+        return [
+            token
+            for token in dict.fromkeys(tokenize(query))
+            if is_identifier(token) and token in self.vocabulary
+        ]
 
     def close_tokens(self, token: str) -> list[tuple[str, float]]:
         """Vocabulary words within edit similarity ``0.8`` of an unknown alphabetic ``token``, best first."""

@@ -41,6 +41,10 @@ BM25 = "bm25"
 # How deep each retriever's list goes before fusion: enough for a passage ranked low by one retriever
 # and high by the other to surface.
 FUSION_DEPTH = 50
+# Weight of BM25 in the fusion when the query holds an identifier found verbatim in the collection
+# (an NCT id, a DOI, CD22, a trial code): the embedding model cannot tell one identifier from another
+# (tests/test_search_model.py shows it ranking the wrong NCT id first), an exact match can.
+IDENTIFIER_BM25_WEIGHT = 2.0
 
 
 @dataclass(frozen=True)
@@ -270,15 +274,30 @@ class PassageIndex:
             keyword = [
                 [(hit.position, hit.score) for hit in index.search(q, depth, allowed)] for q in queries
             ]
-        return [self._hits(dense[row], keyword[row], k, mode) for row in range(len(queries))]
+        return [
+            self._hits(dense[row], keyword[row], k, mode, self._weights(query))
+            for row, query in enumerate(queries)
+        ]
+
+    def _weights(self, query: str) -> dict[str, float]:
+        """Fusion weights for one query: the configured ones, BM25 raised for exact identifiers."""
+        weights = {DENSE: 1.0, BM25: 1.0, **(self.fusion_weights or {})}
+        if self._keyword_index().identifiers_in(query):
+            weights[BM25] *= IDENTIFIER_BM25_WEIGHT
+        return weights
 
     def _hits(
-        self, dense: list[tuple[int, float]], keyword: list[tuple[int, float]], k: int, mode: SearchMode
+        self,
+        dense: list[tuple[int, float]],
+        keyword: list[tuple[int, float]],
+        k: int,
+        mode: SearchMode,
+        weights: Mapping[str, float],
     ) -> list[SearchHit]:
         raw = {DENSE: dict(dense), BM25: dict(keyword)}
         rankings = {DENSE: [p for p, _ in dense], BM25: [p for p, _ in keyword]}
         if mode == "fused":
-            fused = reciprocal_rank_fusion(rankings, self.rrf_k, self.fusion_weights, limit=k)
+            fused = reciprocal_rank_fusion(rankings, self.rrf_k, weights, limit=k)
             ranked = [(hit.key, hit.score, hit.ranks) for hit in fused]
         else:
             name = DENSE if mode == "dense" else BM25

@@ -15,8 +15,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from search.embedder import MODEL_NAME, OnnxEmbedder, SentenceTransformerEmbedder, export_onnx
+from search.embedder import (
+    MODEL_NAME,
+    OnnxEmbedder,
+    SentenceTransformerEmbedder,
+    export_onnx,
+    onnx_export_problem,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -27,12 +34,27 @@ def sentence_transformer_embedder() -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder()
 
 
-@functools.cache
-def onnx_export_dir() -> Path:
-    """An ONNX export of the packaged model in a temporary folder (removed at exit)."""
-    root = Path(tempfile.mkdtemp(prefix="trialkb-onnx-"))
-    atexit.register(shutil.rmtree, root, True)
-    return export_onnx(root / "onnx").directory
+_onnx_dir: list[Path] = []
+
+
+def onnx_export_dir(config: pytest.Config | None = None) -> Path:
+    """An ONNX export of the packaged model, made once per process.
+
+    Kept in pytest's cache directory between runs when the cache plugin is on (the export takes 10 to
+    60 s, most of it importing torch); otherwise in a temporary folder removed at exit.
+    """
+    if not _onnx_dir:
+        cache = getattr(config, "cache", None) if config is not None else None
+        if cache is not None:
+            directory = Path(cache.mkdir("trialkb-search-onnx")) / "all-MiniLM-L6-v2"
+            if onnx_export_problem(directory, full_check=True) is not None:
+                export_onnx(directory)
+        else:
+            root = Path(tempfile.mkdtemp(prefix="trialkb-onnx-"))
+            atexit.register(shutil.rmtree, root, True)
+            directory = export_onnx(root / "onnx").directory
+        _onnx_dir.append(directory)
+    return _onnx_dir[0]
 
 
 @functools.cache

@@ -185,15 +185,16 @@ def execute(
     named_graphs: list[str] | None = None,
     max_results: int = 10_000,
 ) -> QueryOutput:
-    """Run a checked query on Oxigraph and serialise it. Without a dataset, the default graph is the union."""
+    """Run a checked query on Oxigraph and serialise it.
+
+    Without a dataset the default graph is the store's, which holds the merge of all named graphs.
+    """
     name = normalise_format(result_format, plan)
     kwargs: dict[str, object] = {"prefixes": dict(PREFIXES)}
     if default_graphs:
         kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
     if named_graphs:
         kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
-    if not default_graphs and not named_graphs and not plan.from_graphs and not plan.from_named_graphs:
-        kwargs["use_default_graph_as_union"] = True
     try:
         result = store.query(plan.text, **kwargs)  # type: ignore[arg-type]
     except SyntaxError as error:
@@ -236,10 +237,7 @@ def _serialize_solutions(
 
 def _serialize_triples(triples: list[ox.Triple], rdf_format: ox.RdfFormat | None) -> bytes:
     if rdf_format is not None:
-        return (
-            ox.serialize(triples, format=rdf_format, prefixes=dict(PREFIXES))
-            or b""
-        )
+        return ox.serialize(triples, format=rdf_format, prefixes=dict(PREFIXES)) or b""
     from rdflib import Graph
 
     graph = Graph()
@@ -273,10 +271,8 @@ def python_value(term: object) -> Any:
 
 
 def select_rows(store: ox.Store, query: str) -> list[dict[str, Any]]:
-    """Run a trusted SELECT over the union of all graphs; rows as dicts of Python values."""
-    result = store.query(
-        query, use_default_graph_as_union=True, prefixes=dict(PREFIXES)
-    )
+    """Run a trusted SELECT over the merge of all graphs; rows as dicts of Python values."""
+    result = store.query(query, prefixes=dict(PREFIXES))
     if not isinstance(result, ox.QuerySolutions):
         raise QueryRejected("select_rows expects a SELECT query")
     names = [v.value for v in result.variables]

@@ -81,7 +81,7 @@ def minted(iri: str) -> bool:
 
 
 def _rows(store: ox.Store, query: str) -> list[ox.QuerySolution]:
-    result = store.query(_PROLOGUE + query, use_default_graph_as_union=True)
+    result = store.query(_PROLOGUE + query)
     assert isinstance(result, ox.QuerySolutions)
     return list(result)
 

@@ -14,10 +14,11 @@ from decimal import Decimal
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 
+from kb.ctgov.links import trial_link_triples
 from kb.lexicon import Lexicon, LexiconEntry
 from kb.models import Document, Entity, Extraction, Fact, Value
 from kb.units import unit_iri
-from ontology import CTGOV_STUDY, GRAPH, IDORG, PREFIXES, RES, TKB
+from ontology import GRAPH, PREFIXES, RES, TKB
 
 KIND_SEGMENTS: dict[str, str] = {
     "ClinicalTrial": "trial",
@@ -128,16 +129,6 @@ def add_entity(graph: Graph, entity: Entity, lexicon: Lexicon) -> URIRef:
     return node
 
 
-def trial_link_triples(trial: URIRef, nct_id: str) -> list[tuple[URIRef, URIRef, URIRef | Literal]]:
-    """Links from a trial to its ClinicalTrials.gov record and identifiers.org IRI."""
-    record = URIRef(CTGOV_STUDY + nct_id)
-    return [
-        (trial, TKB.registryRecord, record),
-        (trial, RDFS.seeAlso, record),
-        (trial, SKOS.exactMatch, IDORG[f"clinicaltrials:{nct_id}"]),
-    ]
-
-
 def document_graph(extraction: Extraction, lexicon: Lexicon) -> Graph:
     """The named graph of one document: its passages, its facts, and the provenance of each fact."""
     graph = Graph(identifier=document_graph_iri(extraction.document.id))
@@ -155,8 +146,9 @@ def document_graph(extraction: Extraction, lexicon: Lexicon) -> Graph:
             if unit is not None:
                 graph.add((subject, TKB.unit, unit))
         if fact.predicate == "nctId" and fact.subject.kind == "ClinicalTrial":
-            for triple in trial_link_triples(subject, str(obj)):
-                graph.add(triple)
+            for _trial, link_predicate, link_object in trial_link_triples(str(obj)):
+                # Same links as the registry import, on this document's trial node.
+                graph.add((subject, link_predicate, link_object))
         if fact.evidence is None:
             continue
         evidence = fact.evidence

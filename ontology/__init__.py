@@ -31,7 +31,15 @@ if TYPE_CHECKING:
     IDORG: Namespace
     PREFIXES: dict[str, Namespace]
 
-__all__ = ["BASE", "CTGOV_STUDY", "PREFIX_IRIS", "ontology_graph", "read_text", "shapes_graph", "sparql_prefixes"]
+__all__ = [
+    "BASE",
+    "CTGOV_STUDY",
+    "PREFIX_IRIS",
+    "ontology_graph",
+    "read_text",
+    "shapes_graph",
+    "sparql_prefixes",
+]
 
 _NAMESPACE_IRIS: dict[str, str] = {
     "TKB": PREFIX_IRIS["tkb"],

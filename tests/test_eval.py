@@ -2,7 +2,8 @@
 
 Targets: >= 95% on the seed set (bundled KB), >= 85% on the corpus set (seed + corpus), every
 unanswerable question abstained, wrong answers <= 3%. Own paraphrases (tests/data/qa_paraphrases.jsonl,
-items with ``doc`` run on the corpus KB): >= 85%, wrong answers <= 5%.
+items with ``doc`` run on the corpus KB): >= 85%, wrong answers <= 5%. Each set runs twice: on the
+articles alone and with their ClinicalTrials.gov records linked (registry facts must not displace them).
 """
 
 from __future__ import annotations
@@ -35,6 +36,36 @@ def corpus_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
     report = kb.ingest([SEED, *CORPUS])
     assert not report.failed, report
     return kb
+
+
+@pytest.fixture(scope="module")
+def seed_registry_kb(seed_kb: KnowledgeBase, tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """The seed KB with the shared registry record linked (its own named graph)."""
+    home = tmp_path_factory.mktemp("qa-seed-registry") / "kb"
+    shutil.copytree(seed_kb.home, home)
+    kb = KnowledgeBase(home)
+    kb.link(["NCT03739814"], DATA / "ctgov" / "NCT03739814.json")
+    return kb
+
+
+@pytest.fixture(scope="module")
+def corpus_registry_kb(corpus_kb: KnowledgeBase, tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """The corpus KB with the registry records of A041703 and E1910 linked."""
+    home = tmp_path_factory.mktemp("qa-corpus-registry") / "kb"
+    shutil.copytree(corpus_kb.home, home)
+    kb = KnowledgeBase(home)
+    for nct in ("NCT03739814", "NCT02003222"):
+        kb.link([nct], DATA / "ctgov" / f"{nct}.json")
+    return kb
+
+
+REGISTRY = pytest.mark.parametrize("registry", [False, True], ids=["articles", "with-registry"])
+
+
+def _kbs(request: pytest.FixtureRequest, registry: bool) -> tuple[KnowledgeBase, KnowledgeBase]:
+    """(seed KB, corpus KB), with or without registry records linked."""
+    suffix = "_registry_kb" if registry else "_kb"
+    return request.getfixturevalue("seed" + suffix), request.getfixturevalue("corpus" + suffix)
 
 
 def _check_targets(report: EvalReport, accuracy: float, wrong: float) -> None:
@@ -74,15 +105,21 @@ def _evidence_states_values(kb: KnowledgeBase, answer: Answer) -> None:
         )
 
 
-def test_seed_dev_set(seed_kb: KnowledgeBase) -> None:
+@REGISTRY
+def test_seed_dev_set(request: pytest.FixtureRequest, registry: bool) -> None:
+    seed_kb, _ = _kbs(request, registry)
     _check_targets(evaluate(seed_kb, DATA / "eval" / "seed_dev_qa.jsonl"), 0.95, 0.03)
 
 
-def test_corpus_dev_set(corpus_kb: KnowledgeBase) -> None:
+@REGISTRY
+def test_corpus_dev_set(request: pytest.FixtureRequest, registry: bool) -> None:
+    _, corpus_kb = _kbs(request, registry)
     _check_targets(evaluate(corpus_kb, DATA / "corpus" / "corpus_dev_qa.jsonl"), 0.85, 0.03)
 
 
-def test_paraphrases(seed_kb: KnowledgeBase, corpus_kb: KnowledgeBase, tmp_path: Path) -> None:
+@REGISTRY
+def test_paraphrases(request: pytest.FixtureRequest, registry: bool, tmp_path: Path) -> None:
+    seed_kb, corpus_kb = _kbs(request, registry)
     items = load_questions(DATA / "qa_paraphrases.jsonl")
     assert len(items) >= 25
     single = tmp_path / "single.jsonl"
@@ -103,12 +140,13 @@ def _by_kind(rows: tuple) -> dict[str, tuple[int, int]]:  # type: ignore[type-ar
     return kinds
 
 
-def test_every_answer_has_evidence_stating_its_value(
-    seed_kb: KnowledgeBase, corpus_kb: KnowledgeBase
-) -> None:
+@REGISTRY
+def test_every_answer_has_evidence_stating_its_value(request: pytest.FixtureRequest, registry: bool) -> None:
+    seed_kb, corpus_kb = _kbs(request, registry)
     for kb, path in (
         (seed_kb, DATA / "eval" / "seed_dev_qa.jsonl"),
         (corpus_kb, DATA / "corpus" / "corpus_dev_qa.jsonl"),
+        (seed_kb, DATA / "qa_registry.jsonl"),
     ):
         for item in load_questions(path):
             answer = kb.ask(item["q"])

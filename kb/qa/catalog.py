@@ -36,7 +36,7 @@ PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec(
         "nct_id",
         _cue(
-            r"\bnct\b|clinical ?trials(?:\.gov)?(?: gov)? (?:id|identifier|number)|clinicaltrials|"
+            r"\bnct\b|clinical ?trials(?:\.gov)?(?: gov)? (?:id|identifier|number)|"
             r"regist(?:ry|ration) (?:id|number|identifier)|trial (?:id|identifier)\b|\bregistry id"
         ),
         "trial",
@@ -309,6 +309,21 @@ PROPERTIES: tuple[PropertySpec, ...] = (
         ("tkb:enrollmentStartYear", "tkb:enrollmentEndYear"),
         "enrollment years",
         shape="range",
+    ),
+    PropertySpec(
+        "registry_status",
+        _cue(
+            r"\b(?:overall|recruitment|recruiting|trial|study|registry|current|its|their) status\b|"
+            r"\bstatus of (?:the |this |that )?(?:trial|study)|^(?:what(?:'s| is| was)|and) (?:the |its )?status\b|"
+            r"\bstill (?:recruiting|enrolling|accruing|open|ongoing|running|active|going)|\b(?:is|are) (?:it|they|the (?:trial|study)) "
+            r"(?:recruiting|enrolling|accruing|open|ongoing|active|running|completed|finished|closed|suspended)|"
+            r"\bstopped\b|\bsuspend\w*|\bterminat\w*|\bwithdrawn\b|\bhalt\w*|\bon hold\b|\bclinical hold\b|"
+            r"\bpaused\b|\bwhy (?:was|did|has|is) .*\b(?:stop|end|clos)\w*"
+        ),
+        "trial",
+        ("tkb:overallStatus", "tkb:whyStopped"),
+        "overall status",
+        shape="status",
     ),
 )
 BY_NAME = {spec.name: spec for spec in PROPERTIES}

@@ -52,6 +52,7 @@ class QAContext:
     passages: dict[str, list[PassageRow]]
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     related: dict[str, set[str]] = field(default_factory=dict)  # trial -> its drugs and organisations
+    registry_records: dict[str, Any] | None = None  # trial -> `kb.qa.registry.RegistryRecord`, on first use
 
     def trial_documents(self, trials: list[str]) -> list[str]:
         docs: list[str] = []

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from kb.qa import queries
+from kb.qa import queries, registry
 from kb.qa.answer import NOT_STATED, finish, scope, source_of, subject_label
 from kb.qa.context import QAContext
 from kb.qa.evidence import Check, find_passage, pick, statements, value_check
@@ -84,13 +85,54 @@ def answer_property(kb: KnowledgeBase, context: QAContext, q: Question, raw: str
     if spec.shape == "marker":
         markers = [e.iri for e in q.named("Biomarker") + q.named("MolecularTarget")]
         rows = [r for r in rows if str(r["value"]) in markers] or ([] if markers else rows)
-    if spec.value == "number" and spec.shape == "count" and q.named("Drug"):
-        pass  # counts are of groups; a drug named ("treated with X") does not change which count
+    rows = registry.choose_rows(q, rows)
+    if spec.shape == "status":
+        return _status(kb, context, q, raw, rows, query, trials)
     items = _items(kb, context, q, rows)
     if not items:
-        return Answer.abstain(raw, NOT_STATED, sparql=query, intent=q.intent)
+        return Answer.abstain(raw, _no_value_reason(kb, context, q, trials), sparql=query, intent=q.intent)
     multi = spec.via != "drug" and not named and len({str(r["trial"]) for r in rows if r.get("trial")}) > 1
-    return finish(raw, q, items, query, 0.9, multi)
+    answer = finish(raw, q, items, query, 0.9, multi)
+    if all((value.source or "").startswith("registry/") for value, _, _ in items):
+        return replace(answer, source_kind="registry")
+    if not multi and len(trials) == 1:
+        display = context.trials[trials[0]].display if trials[0] in context.trials else None
+        text = registry.side_by_side(items, display)
+        if text is not None:
+            return replace(answer, answer=text)
+    return answer
+
+
+def _no_value_reason(kb: KnowledgeBase, context: QAContext, q: Question, trials: list[str]) -> str:
+    """Why nothing was found: a registry property with no record imported says how to import it."""
+    assert q.prop is not None
+    wants_registry = (
+        q.prop.name in registry.REGISTRY_ONLY | registry.SIDE_BY_SIDE or registry.mentions_registry(q)
+    )
+    if wants_registry:
+        imported = registry.records(kb, context)
+        missing = [t for t in trials if t not in imported]
+        if missing:
+            return registry.not_imported(context, missing)
+    return NOT_STATED
+
+
+def _status(
+    kb: KnowledgeBase,
+    context: QAContext,
+    q: Question,
+    raw: str,
+    rows: list[dict[str, Any]],
+    query: str,
+    trials: list[str],
+) -> Answer:
+    found = registry.status_answer(context, q, rows, trials, registry.records(kb, context))
+    if found is None:
+        return Answer.abstain(raw, _no_value_reason(kb, context, q, trials), sparql=query, intent=q.intent)
+    text, pairs = found
+    values = tuple(value for value, _ in pairs)
+    evidence = tuple(dict.fromkeys(span for _, span in pairs))
+    return Answer(raw, text, values, evidence, query, 0.9, source_kind="registry", intent=q.intent)
 
 
 def _display(q: Question, context: QAContext, row: dict[str, Any]) -> tuple[Any, str, list[str], str]:
@@ -112,16 +154,31 @@ def _display(q: Question, context: QAContext, row: dict[str, Any]) -> tuple[Any,
 def _items(kb: KnowledgeBase, context: QAContext, q: Question, rows: list[dict[str, Any]]) -> list[Item]:
     spec = q.prop
     assert spec is not None
-    found, _ = statements(kb, [(str(r["node"]), str(r["p"])) for r in rows])
+    found, _ = statements(
+        kb, [(str(r["node"]), str(r["p"])) for r in rows if not registry.is_registry(r["g"])]
+    )
+    records = registry.records(kb, context) if any(registry.is_registry(r["g"]) for r in rows) else {}
+    wording: dict[str, dict[str, list[Any]]] = {}
+    for record in records.values():
+        nodes = [str(r[key]) for r in rows if str(r["g"]) == record.graph for key in ("node", "value")]
+        wording.update(registry.details(kb, record.graph, [n for n in nodes if n.startswith("http")]))
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    # Facts read from a document before the lexicon's general knowledge: they carry a passage.
-    for row in sorted(rows, key=lambda r: str(r["g"]).endswith("/lexicon")):
+    # Facts read from a document before the registry's, and both before the lexicon's general knowledge;
+    # a registry's values in the record's order.
+    for row in sorted(
+        rows,
+        key=lambda r: (
+            str(r["g"]).endswith("/lexicon"),
+            registry.is_registry(r["g"]),
+            str(r["value"]) if registry.is_registry(r["g"]) else "",
+        ),
+    ):
         trial_key = (
             "" if spec.via == "drug" else str(row.get("trial") or "")
         )  # a drug's facts are not per trial
         groups.setdefault((trial_key, str(row["node"])), []).append(row)
     items: list[Item] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, bool]] = set()
     for (trial, node), group in groups.items():
         subject = subject_label(
             context, trial or None, str(group[0].get("nodeLabel") or "") if spec.via == "group" else None
@@ -138,8 +195,12 @@ def _items(kb: KnowledgeBase, context: QAContext, q: Question, rows: list[dict[s
             continue
         for row in group:
             value, shown, names, kind = _display(q, context, row)
-            key = (subject or "", shown.lower())
+            key = (subject or "", shown.lower(), registry.is_registry(row["g"]))
             if key in seen:
+                continue
+            if registry.is_registry(row["g"]):
+                items.append(_registry_item(context, q, row, value, shown, records, wording))
+                seen.add(key)
                 continue
             # The passage that writes the value as shown (its label) first, then one with a synonym.
             span = None
@@ -224,4 +285,38 @@ def _range_item(
         "max": json_number(high["value"]) if high else None,
     }
     source = source_of(parts[0]["g"])
+    return AnswerValue(value, unit, spec.label, subject, source), span, shown
+
+
+def _registry_item(
+    context: QAContext,
+    q: Question,
+    row: dict[str, Any],
+    value: Any,
+    shown: str,
+    records: dict[str, registry.RegistryRecord],
+    wording: dict[str, dict[str, list[Any]]],
+) -> Item:
+    """A value from a registry record, with the record's field as its evidence."""
+    spec = q.prop
+    assert spec is not None
+    trial = str(row.get("trial") or "")
+    record = records.get(trial)
+    words = dict(wording.get(str(row["value"]), {})) if spec.value == "entity" else {}
+    words["enrollmentType"] = wording.get(str(row["node"]), {}).get("enrollmentType", [])
+    shown, span = registry.registry_item(row, spec.name, shown, record, words)
+    display = context.trials[trial].display if trial in context.trials else None
+    subject: str | None
+    if (
+        spec.via == "group"
+        and record is not None
+        and str(row["node"]).endswith(f"/cohort/{record.nct}-registry")
+    ):
+        subject = f"{display}, whole study as registered" if display else "whole study as registered"
+    elif spec.via == "group":
+        subject = subject_label(context, trial or None, str(row.get("nodeLabel") or "") or None)
+    else:
+        subject = display
+    unit = "years" if spec.name in _AGE_PROPERTIES else None
+    source = source_of(row["g"])
     return AnswerValue(value, unit, spec.label, subject, source), span, shown

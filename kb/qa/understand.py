@@ -21,6 +21,7 @@ _TRIAL_CODE = re.compile(
     r"(?<![\w-])(?:[A-Z]{1,6}-?\d{2,6}[A-Z]?|[A-Z][A-Za-z]*[A-Z]-\d{1,3}[a-z]?)(?![\w-])"
 )
 _NAMED_TRIAL = re.compile(r"\b(?:the\s+)?([A-Z][A-Za-z0-9-]{2,})\s+(?:phase\s+\S+\s+)?(?:trial|study)\b")
+_CLINICALTRIALS = re.compile(r"clinical ?trials", re.IGNORECASE)
 _NOT_TRIAL_NAMES = {
     "The",
     "This",
@@ -47,7 +48,8 @@ _FILLER = frozenset(
     new novel reported approach used use uses using involved involve involving people person individuals
     receive received receiving get got getting given give were was are is had have has
     cohort cohorts group groups arm arms knowledge base kb source sources document documents text
-    identifier identifiers identification number code registry registration official
+    identifier identifiers identification number code registry registration official registered
+    listed lists record records clinicaltrials planned planning estimated expected
     induction consolidation maintenance intensification conditioning salvage
     took take takes taking part provide provided provides providing appear appeared appears long
     test tests tested testing evaluate evaluated evaluating examine examined investigate investigated assess
@@ -90,6 +92,7 @@ class Question:
     reason: str | None = None
     count: bool = False
     polarity: str | None = field(default=None)
+    yes_no: bool = False  # a yes/no question answered from a property ("Is the trial still recruiting?")
 
     def named(self, kind: str) -> list[LinkedEntity]:
         """KB entities of ``kind`` the question names (each once, in order)."""
@@ -248,6 +251,11 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
     if primary.cue.search(text):
         prop = primary
     has_endpoint = bool(endpoint_mentions) or (bool(endpoints) and statistic == "hazard ratio")
+    if catalog.YES_NO.search(text) and prop is not None and prop.name == "registry_status":
+        spans.extend(_cue_spans(prop, text))
+        return Question(
+            intent="property", prop=prop, yes_no=True, unexplained=tuple(_unexplained(text, spans)), **base
+        )
     if catalog.YES_NO.search(text) and not base["count"]:
         spans.extend(_cue_spans(prop, text))
         return Question(intent="yesno", prop=prop, unexplained=tuple(_unexplained(text, spans)), **base)
@@ -268,6 +276,7 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
         return Question(intent="list_drugs", unexplained=tuple(_unexplained(text, spans)), **base)
     bibliographic = {"nct_id", "doi", "first_author", "journal", "date_published", "sponsor", "funders"}
     bibliographic |= {"conducted_by", "trial_name", "primary_endpoint", "phase", "median_age", "age_range"}
+    bibliographic |= {"registry_status"}
     if has_endpoint and (prop is None or prop.name not in bibliographic):
         return Question(intent="outcome", unexplained=tuple(_unexplained(text, spans)), **base)
     if prop is not None:
@@ -297,6 +306,8 @@ def _property(text: str, kinds: set[str]) -> PropertySpec | None:
             continue
         if spec.cue.search(text):
             return spec
+    if _CLINICALTRIALS.search(text):  # "the ClinicalTrials.gov record" asks for the id when nothing else
+        return catalog.BY_NAME["nct_id"]
     return None
 
 

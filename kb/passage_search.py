@@ -7,8 +7,10 @@ reported with what to run.
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +19,7 @@ from kb.errors import TrialKBError
 if TYPE_CHECKING:
     from kb.facade import KnowledgeBase
     from search.embedder import Embedder
-    from search.passage_index import PassageIndex, PassageRecord, SearchHit
+    from search.passage_index import PassageIndex, PassageRecord, SearchHit, SearchMode
 
 PASSAGES_QUERY = """
 SELECT ?passage ?text ?start ?end ?ordinal ?section ?document WHERE {
@@ -36,6 +38,25 @@ SELECT DISTINCT ?document ?trial ?label ?nct ?name WHERE {
   OPTIONAL { ?trial tkb:nctId ?nct }
   OPTIONAL { ?trial tkb:trialName ?name }
 }"""
+
+
+# How trial reports word what questions ask about (general reporting language, not any one document's):
+# a question pattern (regex over the lower-cased question) and the words BM25 also looks for.
+REPORTING_VOCABULARY: tuple[tuple[str, str], ...] = (
+    # An author is named in a citation as "Surname XY, et al." (the first name is the lead author).
+    (r"\bauthors?\b|\bwrote\b|\bwritten by\b", "et al authors"),
+    (r"\brandomi[sz]ed\b|\brandomi[sz]ation\b", "randomly assigned"),
+    (
+        r"\benrol+(?:ed|ment)?\b|\bparticipants?\b|\btook part\b|\bhow many (?:patients|people|adults)\b",
+        "enrolled patients participants",
+    ),
+    (r"\bfund(?:ed|ing|er|ers)?\b|\bgrants?\b|\bpaid\b", "funded supported grants funding"),
+    (r"\bsponsor(?:ed|s)?\b", "sponsored sponsor"),
+    (r"\bpublish(?:ed)?\b|\bjournal\b|\bpaper\b", "journal published publication"),
+)
+_NAME_SEPARATOR = re.compile(r"[\s\-\u2010-\u2015]+")
+_NAME_JOINER = r"[\s\-\u2010-\u2015]?"
+_MIN_TRIAL_NAME = 3
 
 
 class SearchUnavailable(TrialKBError):
@@ -82,14 +103,97 @@ def ensure_onnx(directory: Path) -> bool:
         return False
 
 
-def _trial_keys(kb: KnowledgeBase) -> dict[str, set[str]]:
-    """document id -> the names by which its trials can be filtered (label, NCT id, trial name)."""
-    keys: dict[str, set[str]] = {}
+@dataclass(frozen=True)
+class TrialNames:
+    """The names by which the KB's trials are known, and the documents about each (one KB version)."""
+
+    documents: dict[str, frozenset[str]]  # lower-cased name -> ids of the documents about that trial
+    patterns: tuple[tuple[re.Pattern[str], frozenset[str]], ...]  # a name as a query may write it
+
+    def documents_named_in(self, text: str) -> tuple[frozenset[str], str]:
+        """The documents about every trial ``text`` names (by label, trial name or NCT id), and ``text``
+        without those names (longest first, so "ECOG-ACRIN E1910" goes whole)."""
+        named: set[str] = set()
+        rest = text
+        for pattern, documents in self.patterns:
+            rest, count = pattern.subn(" ", rest)
+            if count:
+                named.update(documents)
+        return frozenset(named), re.sub(r"\s+", " ", rest).strip()
+
+
+def _name_pattern(name: str) -> re.Pattern[str]:
+    """A whole-word regex for a trial name: separators optional ("ZUMA-3", "ZUMA 3", "zuma3").
+
+    A name with a digit (E1910, NCT02003222) is matched in any case; a name of letters only (an acronym
+    such as RATIFY) with its case, so that a trial named like an English word is not seen everywhere.
+    """
+    parts = [re.escape(part) for part in _NAME_SEPARATOR.split(name) if part]
+    body = _NAME_JOINER.join(parts)
+    flags = re.IGNORECASE if any(character.isdigit() for character in name) else 0
+    return re.compile(rf"(?<![A-Za-z0-9]){body}(?![A-Za-z0-9])", flags)
+
+
+def trial_names(kb: KnowledgeBase) -> TrialNames:
+    """The KB's trial names (labels, trial names, NCT ids), read over SPARQL once per KB version."""
+    content = kb.manifest.sha256
+    cached = getattr(kb, "_trial_names", None)
+    if cached is not None and cached[0] == content:
+        return cached[1]  # type: ignore[no-any-return]
+    documents: dict[str, set[str]] = {}
     for row in kb.select(TRIAL_DOCUMENTS_QUERY):
-        names = {str(v).lower() for k, v in row.items() if k in {"label", "nct", "name"} and v}
-        names.add(str(row["trial"]).rsplit("/", 1)[-1].lower())
-        keys.setdefault(row["document"], set()).update(names)
-    return keys
+        names = {str(row[key]).strip() for key in ("label", "nct", "name") if row.get(key)}
+        names.add(str(row["trial"]).rsplit("/", 1)[-1])
+        for name in names:
+            if len(name) >= _MIN_TRIAL_NAME:
+                documents.setdefault(name, set()).add(str(row["document"]))
+    frozen = {name: frozenset(docs) for name, docs in documents.items()}
+    result = TrialNames(
+        {name.lower(): docs for name, docs in frozen.items()},
+        tuple((_name_pattern(name), docs) for name, docs in sorted(frozen.items(), key=lambda i: -len(i[0]))),
+    )
+    kb._trial_names = (content, result)  # type: ignore[attr-defined]
+    return result
+
+
+def keyword_query(text: str) -> str:
+    """The query BM25 sees: ``text`` plus the names the lexicon and the reporting vocabulary give it.
+
+    A lexicon mention adds its entity's label and abbreviations (OS -> overall survival, "complete
+    remission" -> CR, blina -> blinatumomab), so a passage is found whichever form it uses. When the
+    question asks what kind of drug or what target, a drug adds its classes or targets, and a class or
+    target adds its drugs ("Which drug is an antibody-drug conjugate?" -> inotuzumab ozogamicin). A
+    question phrase adds the words trial reports use for it (`REPORTING_VOCABULARY`).
+    """
+    from kb.lexicon import load_lexicon
+
+    lexicon = load_lexicon()
+    lowered = text.lower()
+    asks_kind = re.search(r"\b(?:kind|type|class|sort)s? of\b", lowered) is not None
+    asks_target = re.search(r"\btarget|\bdirected\b|\bbinds?\b", lowered) is not None
+    extra: list[str] = []
+    for match in lexicon.find_all(text):
+        entry = match.entry
+        extra.append(entry.label)
+        extra.extend(name for name in (*entry.abbreviations, *entry.synonyms) if _is_abbreviation(name))
+        related: list[tuple[str, str]] = []
+        if entry.kind == "Drug":
+            related += [("DrugClass", key) for key in entry.drug_class if asks_kind]
+            related += [("MolecularTarget", key) for key in entry.targets if asks_target]
+        elif entry.kind == "DrugClass" or (entry.kind == "MolecularTarget" and asks_target):
+            field = "drug_class" if entry.kind == "DrugClass" else "targets"
+            related += [
+                ("Drug", drug.key) for drug in lexicon.entries("Drug") if entry.key in getattr(drug, field)
+            ]
+        extra.extend(found.label for kind, key in related if (found := lexicon.get(kind, key)) is not None)
+    for pattern, words in REPORTING_VOCABULARY:
+        if re.search(pattern, lowered):
+            extra.append(words)
+    return " ".join([text, *dict.fromkeys(extra)])
+
+
+def _is_abbreviation(name: str) -> bool:
+    return " " not in name and sum(character.isupper() for character in name) >= 2
 
 
 def passage_records(kb: KnowledgeBase) -> list[PassageRecord]:
@@ -171,19 +275,48 @@ def search_passages(
     trial: str | None = None,
     mode: str = "fused",
 ) -> list[SearchHit]:
-    """Ranked passages; ``document`` (id) and ``trial`` (name, label or NCT id) restrict the candidates."""
+    """Ranked passages; ``document`` (id) and ``trial`` (name, label or NCT id) restrict the candidates.
+
+    Without a filter, a query that names trials the KB knows (E1910, ZUMA-3, NCT02003222) is answered
+    from the documents about those trials first: their passages rank above all others, even those that
+    do not repeat the trial's name ("224 patients ... were randomly assigned"); passages of other
+    documents follow only when those documents have fewer than ``k`` matches. BM25 searches the query
+    with the lexicon's names of the entities it mentions (`keyword_query`). Both apply in every mode.
+    """
     index = load_index(kb)
+    k = max(1, min(k, 100))
     filters: dict[str, Any] = {}
     if document:
         filters["document"] = document
     if trial:
         wanted = trial.strip().lower()
-        documents = [
-            doc for doc, names in _trial_keys(kb).items() if any(wanted == n or wanted in n for n in names)
-        ]
+        documents = {
+            doc
+            for name, docs in trial_names(kb).documents.items()
+            if wanted == name or wanted in name
+            for doc in docs
+        }
         if not documents:
             return []
-        filters["document"] = [d for d in documents if not document or d == document]
+        filters["document"] = sorted(d for d in documents if not document or d == document)
     if not text.strip():
         return []
-    return index.search(text, k=max(1, min(k, 100)), mode=mode, filters=filters or None)  # type: ignore[arg-type]
+    search_mode: SearchMode = mode  # type: ignore[assignment]
+    named, rest = trial_names(kb).documents_named_in(text)
+    if named and filters:
+        named = named & set(
+            [filters["document"]] if isinstance(filters["document"], str) else filters["document"]
+        )
+    if named and rest:
+        # Within the documents about the trial its name no longer tells passages apart; kept in the
+        # query it would favour the titles and references that repeat it over the sentence that answers.
+        text = rest
+    expanded = keyword_query(text)
+    if named and not filters:
+        focused = index.search(text, k, search_mode, {"document": sorted(named)}, keyword_query=expanded)
+        if len(focused) < k:
+            seen = {hit.id for hit in focused}
+            rest_hits = index.search(text, k, search_mode, keyword_query=expanded)
+            focused += [hit for hit in rest_hits if hit.id not in seen][: k - len(focused)]
+        return focused
+    return index.search(text, k, search_mode, filters or None, keyword_query=expanded)

@@ -243,17 +243,36 @@ class PassageIndex:
         return sorted(allowed or ())
 
     def search(
-        self, query: str, k: int = 5, mode: SearchMode = "fused", filters: Filters | None = None
+        self,
+        query: str,
+        k: int = 5,
+        mode: SearchMode = "fused",
+        filters: Filters | None = None,
+        *,
+        keyword_query: str | None = None,
     ) -> list[SearchHit]:
-        """The ``k`` best passages for ``query``; ``filters`` keep passages whose metadata match."""
-        return self.search_many([query], k, mode, filters)[0]
+        """The ``k`` best passages for ``query``; ``filters`` keep passages whose metadata match.
+
+        ``keyword_query``, when given, is what BM25 searches for instead of ``query`` (for instance the
+        query with synonyms of its terms added); the embedder always sees ``query``.
+        """
+        keyword_queries = None if keyword_query is None else [keyword_query]
+        return self.search_many([query], k, mode, filters, keyword_queries=keyword_queries)[0]
 
     def search_many(
-        self, queries: Sequence[str], k: int = 5, mode: SearchMode = "fused", filters: Filters | None = None
+        self,
+        queries: Sequence[str],
+        k: int = 5,
+        mode: SearchMode = "fused",
+        filters: Filters | None = None,
+        *,
+        keyword_queries: Sequence[str] | None = None,
     ) -> list[list[SearchHit]]:
         """``search`` for several queries, embedding them in one batch."""
         if mode not in ("fused", "dense", "bm25"):
             raise ValueError(f"unknown search mode {mode!r}: use 'fused', 'dense' or 'bm25'")
+        if keyword_queries is not None and len(keyword_queries) != len(queries):
+            raise ValueError("keyword_queries must have one entry per query")
         if not queries:
             return []
         allowed = self._allowed(filters)
@@ -272,7 +291,8 @@ class PassageIndex:
         if mode in ("fused", "bm25"):
             index = self._keyword_index()
             keyword = [
-                [(hit.position, hit.score) for hit in index.search(q, depth, allowed)] for q in queries
+                [(hit.position, hit.score) for hit in index.search(q, depth, allowed)]
+                for q in (keyword_queries or queries)
             ]
         return [
             self._hits(dense[row], keyword[row], k, mode, self._weights(query))

@@ -144,15 +144,7 @@ class KnowledgeBase:
                 outcomes.append(outcome)
                 if outcome.status in {"added", "updated"}:
                     changed = True
-                    entries[document.id] = DocumentEntry(
-                        id=document.id,
-                        path=document.path,
-                        sha256=document.sha256,
-                        title=document.title,
-                        graph=str(self._graph_iri(document.id)),
-                        triples=outcome.triples,
-                        trials=outcome.trials,
-                    )
+                    entries[document.id] = self._entry(document, outcome)
                     self.directory.save_source(document.path, document.text)
                 if progress:
                     progress("extracting", number, len(documents))
@@ -161,9 +153,9 @@ class KnowledgeBase:
             else:
                 manifest = previous
         self._after_commit(changed)
-        ordered = sorted(
-            outcomes, key=lambda o: [str(p) for p in paths].index(o.path) if o.path in map(str, paths) else 0
-        )
+        # Report in the order the files were given (read failures were collected first).
+        order = {Path(p).name: n for n, p in enumerate(paths)} | {str(p): n for n, p in enumerate(paths)}
+        ordered = sorted(outcomes, key=lambda o: order.get(o.path, len(order)))
         return IngestReport(tuple(ordered), manifest.triples, len(manifest.documents))
 
     def build(self, *, progress: Progress | None = None) -> IngestReport:
@@ -188,21 +180,26 @@ class KnowledgeBase:
                     document = None
                 outcomes.append(outcome)
                 if document is not None and outcome.status != "failed":
-                    entries[document.id] = DocumentEntry(
-                        id=document.id,
-                        path=document.path,
-                        sha256=document.sha256,
-                        title=document.title,
-                        graph=str(self._graph_iri(document.id)),
-                        triples=outcome.triples,
-                        trials=outcome.trials,
-                    )
+                    entries[document.id] = self._entry(document, outcome)
                 if progress:
                     progress("building", number, len(sources))
             previous = self.directory.read_manifest() if self.directory.exists() else None
             manifest = self._commit(store, entries, previous, rebuild_registry=True)
         self._after_commit(True, rebuild_index=True)
         return IngestReport(tuple(outcomes), manifest.triples, len(manifest.documents))
+
+    @classmethod
+    def _entry(cls, document: Document, outcome: IngestOutcome) -> DocumentEntry:
+        """The manifest's record of a document that was added or updated."""
+        return DocumentEntry(
+            id=document.id,
+            path=document.path,
+            sha256=document.sha256,
+            title=document.title,
+            graph=cls._graph_iri(document.id),
+            triples=outcome.triples,
+            trials=outcome.trials,
+        )
 
     @staticmethod
     def _graph_iri(document_id: str) -> str:

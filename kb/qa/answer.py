@@ -61,13 +61,20 @@ def _dispatch(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> A
         "yesno": lists.answer_yes_no,
     }
     answer: Answer = handlers[q.intent](kb, context, q, raw)
-    if answer.abstained and q.intent in {"outcome", "property"}:
+    if answer.abstained and q.intent in {"outcome", "property"} and not _asks_registry(q):
         from kb.qa.fallback import answer_from_text
 
         text_answer = answer_from_text(kb, context, q, raw)
         if text_answer is not None:
             return text_answer
     return answer
+
+
+def _asks_registry(q: Question) -> bool:
+    """A question about what the registry says: an article's sentence cannot answer it."""
+    from kb.qa import registry
+
+    return registry.mentions_registry(q) or (q.prop is not None and q.prop.name in registry.REGISTRY_ONLY)
 
 
 def scope(context: QAContext, q: Question) -> tuple[list[str], bool]:

@@ -340,6 +340,18 @@ def reconcile(context: Context, nct_ids: tuple[str, ...], as_json: bool) -> None
 def main() -> None:
     """Console entry point: domain errors become one clear line on standard error, never a traceback."""
     try:
+        _run()
+    finally:
+        # The command is done: keep the interpreter's final collection from walking every object that the
+        # imports made (pydantic's alone cost 0.15 s at exit). Exit handlers and stream flushing still run.
+        # https://docs.python.org/3/library/gc.html#gc.freeze
+        import gc
+
+        gc.freeze()
+
+
+def _run() -> None:
+    try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

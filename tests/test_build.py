@@ -15,8 +15,9 @@ from kb.store import KBDirectory
 
 @pytest.fixture(scope="module")
 def seed_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    home = tmp_path_factory.mktemp("seed")
-    shutil.copytree(BUNDLED_HOME / "sources", home / "sources")
+    # The whole bundled home: its sources, and the registry records it imported (re-mapped by a build).
+    home = tmp_path_factory.mktemp("seed") / "kb"
+    shutil.copytree(BUNDLED_HOME, home, ignore=shutil.ignore_patterns(".lock", "index"))
     kb = KnowledgeBase(home)
     kb.build()
     return kb

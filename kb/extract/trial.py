@@ -11,7 +11,26 @@ from kb.models import Entity
 
 _CODE = r"(?:[A-Z]{1,2}\d{3,6}|[A-Z]{3,6}\d{2,6})[A-Z]?"
 _ACRONYM = r"[A-Z][A-Za-z]*[A-Z][A-Za-z]*-\d{1,3}[a-z]?"
-_CANDIDATE = re.compile(rf"(?<![\w-])(?!NCT\d)({_CODE}|{_ACRONYM})(?![\w-])")
+# Acronym names in capitals ("TOWER", "INO-VATE"): only with trial context, and never a known term.
+_CAPITALS = r"[A-Z]{3,}(?:-[A-Z]{2,})?"
+_CANDIDATE = re.compile(rf"(?<![\w-])(?!NCT\d)({_CODE}|{_ACRONYM}|{_CAPITALS})(?![\w-])")
+# Capitalised abbreviations that are not trial names even beside "trial" or "study".
+_NOT_NAMES = {
+    "FDA",
+    "NIH",
+    "NCI",
+    "USA",
+    "EMA",
+    "RNA",
+    "DNA",
+    "THE",
+    "AND",
+    "FOR",
+    "WITH",
+    "PHASE",
+    "TRIAL",
+    "STUDY",
+}
 _AFTER = re.compile(
     r"\s*(?:\(NCT\d{8}\)|(?:[Cc]ohort\s+\w+\s+)?(?:[Pp]hase\s+[0-9IV/]+[ab]?\s+)?(?:clinical\s+)?(?:trial|study|Trial|Study)\b(?!\w*ies)|[Rr]esults\b|ClinicalTrials\.gov|[^.]{0,40}?NCT\d{8})"
 )
@@ -43,9 +62,13 @@ _ENROLLMENT_YEARS = re.compile(
 
 
 def _is_lexicon_term(ctx: Context, name: str) -> bool:
-    return any(
-        ctx.lexicon.match_name(kind, name) for kind in ("Drug", "MolecularTarget", "Biomarker", "Disease")
-    )
+    kinds = ("Drug", "MolecularTarget", "Biomarker", "Disease")
+    if re.fullmatch(_CAPITALS, name):
+        # A bare capitalised word is a name only when it is nothing the lexicon knows (ALL, MRD, NCTN...).
+        if name in _NOT_NAMES:
+            return True
+        kinds += ("Organization", "Endpoint", "DrugClass", "Journal")
+    return any(ctx.lexicon.match_name(kind, name) for kind in kinds)
 
 
 def _candidates(ctx: Context) -> Counter[str]:

@@ -38,6 +38,7 @@ FORMAT_ALIASES = {
     "json-ld": "jsonld",
 }
 
+_PREFIX_MAP = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
 # One pass, left to right, so that a "#" inside an IRI or a string is not taken for a comment.
 _TOKENS = re.compile(
     r'(?P<iri><[^<>"{}|^`\\\s]*>)'
@@ -47,7 +48,16 @@ _TOKENS = re.compile(
 _FORM = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
 _UPDATE = re.compile(r"\b(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", re.IGNORECASE)
 _SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
+_PREFIX_DECLARATION = re.compile(r"\bPREFIX\s+([A-Za-z][\w.-]*)?:", re.IGNORECASE)
+_STANDARD_PREFIX = re.compile(
+    r"(?<![\w-])(" + "|".join(sorted(map(re.escape, _PREFIX_MAP), key=len, reverse=True)) + r"):"
+)
 _FROM = re.compile(r"\bFROM\s+(NAMED\s+)?(<[^>]*>|[A-Za-z][\w-]*:[\w.-]*)", re.IGNORECASE)
+
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_JSON_TRUE = b'{"head":{},"boolean":true}'
+_JSON_FALSE = b'{"head":{},"boolean":false}'
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,8 @@ class QueryPlan:
     form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
     from_graphs: tuple[str, ...]
     from_named_graphs: tuple[str, ...]
+    # The standard prefixes (`ontology.PREFIXES`) the query uses without declaring them; None: not known.
+    prefixes: tuple[str, ...] | None = None
 
     @property
     def returns_graph(self) -> bool:
@@ -154,7 +166,10 @@ def check_query(
         raise QueryRejected(
             f"graph {unknown[0]} is not held by this knowledge base (graphs are never fetched)"
         )
-    return QueryPlan(query, form.group(1).upper(), tuple(from_graphs), tuple(from_named))
+    # Oxigraph parses the prefixes it is given on every query: give it only the undeclared ones in use.
+    used = set(_STANDARD_PREFIX.findall(bare)) - set(_PREFIX_DECLARATION.findall(bare))
+    prefixes = tuple(sorted(used))
+    return QueryPlan(query, form.group(1).upper(), tuple(from_graphs), tuple(from_named), prefixes)
 
 
 def check_graph_parameters(
@@ -184,25 +199,36 @@ def execute(
     default_graphs: list[str] | None = None,
     named_graphs: list[str] | None = None,
     max_results: int = 10_000,
+    base_iri: str | None = None,
 ) -> QueryOutput:
     """Run a checked query on Oxigraph and serialise it.
 
-    Without a dataset the default graph is the store's, which holds the merge of all named graphs.
+    Without a dataset the default graph is the store's, which holds the merge of all named graphs, and the
+    query's own ``FROM``/``FROM NAMED`` apply. A dataset given here (the protocol's ``default-graph-uri``
+    and ``named-graph-uri``) replaces the query's whole dataset (SPARQL 1.1 Protocol §2.1.4): a part left
+    empty is empty, not every graph. ``base_iri`` resolves relative IRIs (a ``BASE`` in the query wins).
     """
     name = normalise_format(result_format, plan)
-    kwargs: dict[str, object] = {"prefixes": dict(PREFIXES)}
-    if default_graphs:
-        kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
-    if named_graphs:
-        kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+    kwargs: dict[str, Any] = {}
+    if plan.prefixes is None:
+        kwargs["prefixes"] = _PREFIX_MAP
+    elif plan.prefixes:
+        kwargs["prefixes"] = {prefix: _PREFIX_MAP[prefix] for prefix in plan.prefixes}
+    if base_iri:
+        kwargs["base_iri"] = base_iri
+    if default_graphs or named_graphs:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs or ()]
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or ()]
     try:
-        result = store.query(plan.text, **kwargs)  # type: ignore[arg-type]
+        result = store.query(plan.text, **kwargs)
     except SyntaxError as error:
         raise QueryRejected(f"SPARQL syntax error: {error}") from None
     except (OSError, ValueError, RuntimeError) as error:
         raise QueryRejected(f"query failed: {error}") from None
     if isinstance(result, ox.QueryBoolean):
         media, fmt = RESULT_FORMATS[name]
+        if fmt == ox.QueryResultsFormat.JSON:
+            return QueryOutput("ASK", media, _JSON_TRUE if result else _JSON_FALSE, count=1)
         from kb.sparql_results import serialize_boolean
 
         return QueryOutput("ASK", media, serialize_boolean(bool(result), fmt), count=1)
@@ -229,10 +255,47 @@ def _take(iterator: Iterable[Any], limit: int) -> tuple[list[Any], bool]:
 def _serialize_solutions(
     variables: list[ox.Variable], rows: list[ox.QuerySolution], fmt: ox.QueryResultsFormat
 ) -> bytes:
-    # Re-run serialisation through a small store-less path: build SPARQL JSON/XML/CSV/TSV from rows.
+    names = [v.value for v in variables]
+    if fmt == ox.QueryResultsFormat.JSON:
+        return _solutions_json(names, rows)
     from kb.sparql_results import serialize_solutions
 
-    return serialize_solutions([v.value for v in variables], rows, fmt)
+    return serialize_solutions(names, rows, fmt)
+
+
+def _json_term(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> dict[str, Any]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return {"type": "literal", "value": term.value, "xml:lang": term.language}
+        datatype = term.datatype.value
+        if datatype == _XSD_STRING:
+            return {"type": "literal", "value": term.value}
+        return {"type": "literal", "value": term.value, "datatype": datatype}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    return {"type": "literal", "value": str(term)}
+
+
+def _solutions_json(names: list[str], rows: list[ox.QuerySolution]) -> bytes:
+    """SPARQL 1.1 Query Results JSON; orjson when installed (several times faster than json for big results)."""
+    bindings = []
+    for row in rows:
+        binding = {}
+        for position, name in enumerate(names):
+            term = row[position]
+            if term is not None:
+                binding[name] = _json_term(term)
+        bindings.append(binding)
+    document = {"head": {"vars": names}, "results": {"bindings": bindings}}
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency; json gives the same bytes, slower
+        import json
+
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return orjson.dumps(document)
 
 
 def _serialize_triples(triples: list[ox.Triple], rdf_format: ox.RdfFormat | None) -> bytes:

@@ -19,9 +19,6 @@ from kb.errors import TrialKBError
 from kb.facade import KnowledgeBase
 from kb.sparql import QueryPlan, execute
 
-# A graph IRI the KB never holds: stands for "no graphs" where pyoxigraph reads an empty list as "not given".
-EMPTY_GRAPH = "urn:trialkb:no-graph"
-
 Reply = tuple[Any, ...]
 """("ok", form, media type, body, truncated, count) or ("error", status, problem kind, message)."""
 
@@ -48,29 +45,23 @@ class QueryJob:
     named_graphs: tuple[str, ...]
     base_iri: str
     generation: str
+    prefixes: tuple[str, ...] | None = None  # `QueryPlan.prefixes`
 
 
 def run_job(kb: KnowledgeBase, job: QueryJob, max_results: int) -> Reply:
     """Execute one job on the worker's KB, reloading first if the server has seen a newer commit."""
     if job.generation and job.generation != kb.manifest.sha256:
         kb.reload()
-    # The protocol's base IRI is the endpoint's URL; a BASE ahead of the prologue says so (a later BASE wins).
-    text = f"BASE <{job.base_iri}>\n{job.text}" if job.base_iri else job.text
-    plan = QueryPlan(text, job.form, job.from_graphs, job.from_named_graphs)
-    default_graphs, named_graphs = list(job.default_graphs), list(job.named_graphs)
-    if default_graphs or named_graphs:
-        # A protocol dataset replaces the query's whole dataset (SPARQL 1.1 Protocol §2.1.4): a part it
-        # leaves out is empty, not the query's FROM nor every graph.
-        default_graphs = default_graphs or [EMPTY_GRAPH]
-        named_graphs = named_graphs or [EMPTY_GRAPH]
+    plan = QueryPlan(job.text, job.form, job.from_graphs, job.from_named_graphs, job.prefixes)
     try:
         output = execute(
             kb.store.native,
             plan,
             job.result_format,
-            default_graphs=default_graphs,
-            named_graphs=named_graphs,
+            default_graphs=list(job.default_graphs),
+            named_graphs=list(job.named_graphs),
             max_results=max_results,
+            base_iri=job.base_iri or None,  # the protocol's base IRI: the endpoint's URL
         )
     except TrialKBError as error:
         return ("error", error.status, type(error).__name__, str(error))

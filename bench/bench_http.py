@@ -1,12 +1,14 @@
 """Benchmark of issue 5: TrialKB's ``/sparql`` beside ``oxigraph serve`` on the same data and queries.
 
-For the seed KB (and an N-document synthetic KB, ``--documents``), loads the KB's N-Quads snapshot into an
-Oxigraph server (``oxigraph load`` then ``serve-read-only --union-default-graph``), starts ``trialkb serve``
-on the same KB, and drives both over loopback with a bounded keep-alive load generator (asyncio sockets,
-1 and 8 concurrent clients, each cell capped in requests and seconds). Prints median latency and
-requests/s per query, their ratio, the worker hop (``/healthz`` vs ``ASK {}``) and ``/api/ask``.
+For the seed KB and the 1,000-document KB (``bench/out/kb-1000``, or ``--kb DIR``; opened read-only), loads
+the KB's N-Quads snapshot into an Oxigraph store with the default graph materialised as the merge of the
+named graphs (as TrialKB holds it), serves it with ``oxigraph serve-read-only``, starts ``trialkb serve`` on
+the same KB, and drives both over loopback with a bounded keep-alive load generator (asyncio sockets, 1 and 8
+concurrent clients, each cell capped in requests and seconds). Queries: a point query, every competency
+query bound to one trial (or drug, or target) and a CONSTRUCT. Prints median latency and requests/s per
+query, their ratio, the worker hop (``/healthz`` vs ``ASK {}``) and ``/api/ask``.
 
-Usage: ``python bench/bench_http.py [--documents 1000] [--seconds 3] [--requests 2000]``.
+Usage: ``python bench/bench_http.py [--kb DIR] [--clients 1 8] [--seconds 3] [--requests 2000]``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 BIN = Path(sys.executable).parent
 QUESTION = "What was the complete remission rate?"
+LARGE_KB = ROOT / "bench" / "out" / "kb-1000"  # the 1,000-document KB of bench_kb.py, used read-only
 
 
 def free_port() -> int:
@@ -155,17 +158,36 @@ def synthetic_kb(count: int, cache: Path) -> Path:
     return home
 
 
-def workload(home: Path) -> list[tuple[str, str, str]]:
-    """(name, query text, Accept) for the point query, the competency queries and a CONSTRUCT."""
-    from kb import queries
+def question_for(home: Path) -> str:
+    """The question `/api/ask` is timed with: about the trial the queries are bound to (an unscoped question
+    on a large KB answers for every trial, and is timed by bench_ask.py, not here)."""
+    from bench_kb import bindings_for
+
     from kb.facade import KnowledgeBase
-    from ontology import sparql_prefixes
 
     kb = KnowledgeBase(home)
-    trial = kb.store.trials()[0][0] if kb.store.trials() else "https://w3id.org/trialkb/resource/none"
+    trial = next(iter(b["trial"] for b in bindings_for(kb).values() if "trial" in b))
+    rows = kb.select(f"SELECT ?label WHERE {{ <{trial}> rdfs:label ?label }} ORDER BY ?label LIMIT 1")
+    return f"{QUESTION[:-1]} of {rows[0]['label']}?" if rows else QUESTION
+
+
+def workload(home: Path) -> list[tuple[str, str, str]]:
+    """(name, query text, Accept): a point query, every competency query bound to one trial (or drug, or
+    target) as users ask them (`bench_kb.bindings_for`), and a CONSTRUCT of the trial's triples."""
+    from bench_kb import bindings_for
+
+    from kb import queries
+    from kb.facade import KnowledgeBase
+
+    kb = KnowledgeBase(home)
+    bindings = bindings_for(kb)
+    trial = next(iter(b["trial"] for b in bindings.values() if "trial" in b))
     json = "application/sparql-results+json"
     items = [("point", f"SELECT ?label WHERE {{ <{trial}> rdfs:label ?label }}", json)]
-    items += [(name, queries.load(name, with_prefixes=False), json) for name in queries.names()]
+    items += [
+        (name, queries.load(name, with_prefixes=False, bindings=bindings[name]), json)
+        for name in queries.names()
+    ]
     items.append(
         (
             "describe (CONSTRUCT)",
@@ -173,7 +195,20 @@ def workload(home: Path) -> list[tuple[str, str, str]]:
             "text/turtle",
         )
     )
+    from ontology import sparql_prefixes
+
     return [(name, sparql_prefixes() + text, accept) for name, text, accept in items]
+
+
+def oxigraph_store(snapshot: Path, location: Path) -> None:
+    """The KB's N-Quads in an Oxigraph store, with the default graph materialised as the merge of the named
+    graphs, as TrialKB's store holds it (``--union-default-graph`` would repeat a triple once per graph)."""
+    oxigraph = str(BIN / "oxigraph")
+    subprocess.run([oxigraph, "load", "--location", str(location), "--file", str(snapshot)],
+                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run([oxigraph, "update", "--location", str(location),
+                    "--update", "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"],
+                   check=True, capture_output=True)  # fmt: skip
 
 
 def bench_kb(label: str, home: Path, args: argparse.Namespace) -> list[tuple[str, ...]]:
@@ -184,12 +219,11 @@ def bench_kb(label: str, home: Path, args: argparse.Namespace) -> list[tuple[str
     work = Path(tempfile.mkdtemp(prefix="trialkb-bench-http-"))
     rows: list[tuple[str, ...]] = []
     try:
-        subprocess.run([str(BIN / "oxigraph"), "load", "--location", str(work / "ox"), "--file", str(snapshot)],
-                       check=True, capture_output=True)  # fmt: skip
+        oxigraph_store(snapshot, work / "ox")
         ours, theirs = free_port(), free_port()
         serve = [sys.executable, "-m", "kb", "--home", str(home), "serve", "--port", str(ours)]
         oxigraph = [str(BIN / "oxigraph"), "serve-read-only", "--location", str(work / "ox"),
-                    "--bind", f"127.0.0.1:{theirs}", "--union-default-graph", "--timeout-s", "10"]  # fmt: skip
+                    "--bind", f"127.0.0.1:{theirs}", "--timeout-s", "10"]  # fmt: skip
         with (
             process(serve, f"http://127.0.0.1:{ours}/readyz"),
             process(oxigraph, f"http://127.0.0.1:{theirs}/query?query=ASK%7B%7D"),
@@ -197,7 +231,7 @@ def bench_kb(label: str, home: Path, args: argparse.Namespace) -> list[tuple[str
             for name, text, accept in workload(home):
                 if args.only and name not in args.only:
                     continue
-                for clients in (1, 8):
+                for clients in args.clients:
                     a = load(
                         ours, "/sparql?query=" + quote(text), accept, clients, args.seconds, args.requests
                     )
@@ -206,31 +240,26 @@ def bench_kb(label: str, home: Path, args: argparse.Namespace) -> list[tuple[str
                     )
                     rows.append((label, name, str(clients), f"{a[0]:.2f}", f"{a[1]:.0f}", f"{b[0]:.2f}", f"{b[1]:.0f}",
                                  f"{a[0] / b[0]:.2f}", str(a[2] + b[2])))  # fmt: skip
+                    print("  ".join(rows[-1]), flush=True)
             for name, path, accept in [("/healthz (no worker)", "/healthz", "*/*"),
                                        ("ASK {} (worker hop)", "/sparql?query=ASK%20%7B%7D", "application/sparql-results+json"),
-                                       ("/api/ask", "/api/ask?q=" + quote(QUESTION), "application/json")]:  # fmt: skip
-                for clients in (1, 8):
+                                       ("/api/ask", "/api/ask?q=" + quote(question_for(home)), "application/json")]:  # fmt: skip
+                if args.only and name not in args.only:
+                    continue
+                for clients in args.clients:
                     a = load(ours, path, accept, clients, args.seconds, args.requests)
                     rows.append(
                         (label, name, str(clients), f"{a[0]:.2f}", f"{a[1]:.0f}", "", "", "", str(a[2]))
                     )
+                    print("  ".join(rows[-1]), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return rows
 
 
 def print_table(rows: list[tuple[str, ...]]) -> None:
-    header = (
-        "KB",
-        "query",
-        "clients",
-        "trialkb ms",
-        "trialkb req/s",
-        "oxigraph ms",
-        "oxigraph req/s",
-        "ratio",
-        "non-200",
-    )
+    header = ("KB", "query", "clients", "trialkb ms", "trialkb req/s", "oxigraph ms", "oxigraph req/s", "ratio",
+              "non-200")  # fmt: skip
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
@@ -240,17 +269,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--documents", type=int, default=1000, help="size of the synthetic KB (0: seed only)")
+    parser.add_argument("--kb", type=Path, action="append", default=[],
+                        help=f"a KB directory to bench beside the seed KB (default: {LARGE_KB} if it exists)")  # fmt: skip
+    parser.add_argument(
+        "--documents", type=int, default=0, help="also a synthetic KB of N documents, built once"
+    )
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8], help="concurrent clients per cell")
     parser.add_argument("--seconds", type=float, default=3.0, help="time cap per cell")
     parser.add_argument("--requests", type=int, default=2000, help="request cap per cell")
     parser.add_argument("--only", nargs="*", help="run only these queries (names as in the table)")
+    parser.add_argument("--no-seed", action="store_true", help="skip the seed KB")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "trialkb" / "bench")
     args = parser.parse_args()
+    from kb.facade import KnowledgeBase
     from kb.settings import bundled_home
 
-    homes = [("seed", bundled_home())]
+    homes = [] if args.no_seed else [("seed", bundled_home())]
+    extra = args.kb or ([LARGE_KB] if (LARGE_KB / "manifest.json").is_file() else [])
+    homes += [(f"{len(KnowledgeBase(home).manifest.documents)} docs", home) for home in extra]
     if args.documents:
-        homes.append((f"{args.documents} docs", synthetic_kb(args.documents, args.cache)))
+        homes.append((f"{args.documents} synthetic", synthetic_kb(args.documents, args.cache)))
     rows = []
     for label, home in homes:
         rows += bench_kb(label, home, args)

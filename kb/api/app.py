@@ -23,6 +23,7 @@ mints (`https://w3id.org/trialkb/resource/...`) dereferenceable under `/resource
 def create_app(kb: KnowledgeBase | None = None, settings: Settings | None = None) -> FastAPI:
     """A new app over ``kb`` (default: the KB the settings name); worker processes start with the app."""
     from kb.api import pages, routes, sparql_endpoint
+    from kb.api.sparql_endpoint import SparqlEndpoint, SparqlFastPath
     from kb.web import web_router
 
     settings = settings or (kb.settings if kb is not None else Settings())
@@ -39,6 +40,7 @@ def create_app(kb: KnowledgeBase | None = None, settings: Settings | None = None
 
     app = FastAPI(title="TrialKB", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.services = hub
+    app.state.sparql = endpoint = SparqlEndpoint(hub)
     install_problem_handlers(app)
     app.add_middleware(
         CORSMiddleware,
@@ -49,6 +51,7 @@ def create_app(kb: KnowledgeBase | None = None, settings: Settings | None = None
         max_age=600,
     )
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(SparqlFastPath, endpoint=endpoint)  # added last: runs first
     app.include_router(sparql_endpoint.router)
     app.include_router(routes.router)
     app.include_router(web_router(kb, settings))  # before pages: the web page owns "/"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from kb.api.problems import Problem
 
@@ -82,11 +83,26 @@ def _quality(ranges: list[MediaRange], media_type: str) -> tuple[float, int]:
     return (best[1], best[0]) if best[0] >= 0 else (0.0, -1)
 
 
-def negotiate(accept: str | None, offers: tuple[tuple[str, str, tuple[str, ...]], ...]) -> tuple[str, str]:
+Offers = tuple[tuple[str, str, tuple[str, ...]], ...]
+
+
+def negotiate(accept: str | None, offers: Offers) -> tuple[str, str]:
     """(media type, format name) for the best offer; ties go to the more specific range, then the first offer.
 
-    Raises a 406 `Problem` listing what is available when the client accepts none of the offers.
+    Raises a 406 `Problem` listing what is available when the client accepts none of the offers. Clients
+    send the same few Accept headers over and over: the answers for short ones are remembered.
     """
+    if accept is not None and len(accept) > 512:
+        return _negotiate(accept, offers)
+    return _negotiate_remembered(accept, offers)
+
+
+@lru_cache(maxsize=512)
+def _negotiate_remembered(accept: str | None, offers: Offers) -> tuple[str, str]:
+    return _negotiate(accept, offers)
+
+
+def _negotiate(accept: str | None, offers: Offers) -> tuple[str, str]:
     ranges = parse_accept(accept)
     best: tuple[float, int, int] | None = None
     chosen: tuple[str, str] | None = None

@@ -1,7 +1,8 @@
 """A pool of long-lived query worker processes, awaited without blocking the event loop.
 
-Each worker holds the KB open and answers over a pipe; the server waits on the pipe's file descriptor
-with `loop.add_reader` (no thread per query). Past the deadline the worker is killed with SIGKILL and a
+Each worker holds the KB open and answers over a pipe; the server watches each pipe's file descriptor
+with one `loop.add_reader`, registered when the worker starts (no thread per query, no registration per
+query), and a query waits on a future that the reader resolves. Past the deadline the worker is killed with SIGKILL and a
 fresh one is forked from a forkserver that has the KB's modules preloaded, so replacing one is quick.
 """
 
@@ -29,12 +30,38 @@ class Worker:
     connection: Connection
     generation: str = ""
     jobs: int = field(default=0)
+    pending: asyncio.Future[None] | None = None  # resolved when the worker's reply (or EOF) is readable
+    watched: bool = False
+
+    def watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.add_reader(self.connection.fileno(), self._readable, loop)
+        self.watched = True
+
+    def _readable(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.pending is not None and not self.pending.done():
+            self.pending.set_result(None)
+        elif self.pending is None:  # readable while idle: the worker died (EOF); stop watching a dead pipe
+            self.unwatch(loop)
+
+    def unwatch(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.watched:
+            self.watched = False
+            with contextlib.suppress(OSError, ValueError):
+                loop.remove_reader(self.connection.fileno())
 
     def kill(self) -> None:
+        if self.watched:
+            with contextlib.suppress(RuntimeError):
+                self.unwatch(asyncio.get_running_loop())
         with contextlib.suppress(OSError, ValueError):
             self.process.kill()
         with contextlib.suppress(OSError):
             self.connection.close()
+
+
+def _expire(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
 
 
 async def _readable(connection: Connection, timeout: float) -> None:
@@ -95,17 +122,13 @@ class WorkerPool:
 
     async def run(self, job: QueryJob, deadline: float, wait: float) -> Reply:
         """The worker's reply to ``job``; `QueryTimeout` past ``deadline`` (the worker is killed and replaced)."""
-        try:
-            async with asyncio.timeout(wait):
-                worker = await self._idle.get()
-        except TimeoutError:
-            raise Problem(
-                503, f"no query worker became free within {wait:g} s; try again shortly",
-                kind="overloaded", headers={"Retry-After": "2"},
-            ) from None  # fmt: skip
+        worker = await self._idle_worker(wait)
+        loop = asyncio.get_running_loop()
+        worker.pending = loop.create_future()
+        timer = loop.call_later(deadline, _expire, worker.pending)
         try:
             worker.connection.send_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
-            await _readable(worker.connection, deadline)
+            await worker.pending
             reply: Reply = pickle.loads(worker.connection.recv_bytes())
         except TimeoutError:
             self._replace(worker)
@@ -121,9 +144,29 @@ class WorkerPool:
         except BaseException:  # cancelled mid-query: the worker's state is unknown, so it is replaced
             self._replace(worker)
             raise
+        finally:
+            timer.cancel()
+            worker.pending = None
         worker.jobs += 1
         self._idle.put_nowait(worker)
         return reply
+
+    async def _idle_worker(self, wait: float) -> Worker:
+        while True:
+            try:
+                worker = self._idle.get_nowait()
+            except asyncio.QueueEmpty:
+                try:
+                    async with asyncio.timeout(wait):
+                        worker = await self._idle.get()
+                except TimeoutError:
+                    raise Problem(
+                        503, f"no query worker became free within {wait:g} s; try again shortly",
+                        kind="overloaded", headers={"Retry-After": "2"},
+                    ) from None  # fmt: skip
+            if worker.watched:
+                return worker
+            self._replace(worker)  # it died while idle
 
     def _replace(self, worker: Worker) -> None:
         worker.kill()
@@ -159,6 +202,7 @@ class WorkerPool:
                 message = ("failed", f"{type(error).__name__}")
             if message[0] == "ready":
                 worker.generation = message[1]
+                worker.watch(asyncio.get_running_loop())
                 self._workers.add(worker)
                 self._idle.put_nowait(worker)
                 return

@@ -42,6 +42,7 @@ _DOMAIN_TYPES = {
     "KBCorrupt": "kb-corrupt",
     "KBBusy": "kb-busy",
     "NotFound": "not-found",
+    "InvalidNctId": "invalid-nct-id",
 }
 
 
@@ -102,24 +103,33 @@ def problem_response(
     )
 
 
+def domain_problem_response(error: TrialKBError, instance: str | None) -> Response:
+    """A domain exception as problem+json: its ``status``, and a stable problem type."""
+    kind = _DOMAIN_TYPES.get(type(error).__name__, type(error).__name__.lower())
+    return problem_response(error.status, str(error), kind=kind, instance=instance)
+
+
+def render_problem(error: Problem, instance: str | None) -> Response:
+    return problem_response(
+        error.status,
+        error.detail,
+        kind=error.kind,
+        instance=instance,
+        headers=error.headers,
+        **error.extensions,
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Translate every error the app can raise into problem+json, in one place."""
 
     async def on_problem(request: Request, error: Exception) -> Response:
         assert isinstance(error, Problem)
-        return problem_response(
-            error.status,
-            error.detail,
-            kind=error.kind,
-            instance=request.url.path,
-            headers=error.headers,
-            **error.extensions,
-        )
+        return render_problem(error, request.url.path)
 
     async def on_domain(request: Request, error: Exception) -> Response:
         assert isinstance(error, TrialKBError)
-        kind = _DOMAIN_TYPES.get(type(error).__name__, type(error).__name__.lower())
-        return problem_response(error.status, str(error), kind=kind, instance=request.url.path)
+        return domain_problem_response(error, request.url.path)
 
     async def on_http(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)

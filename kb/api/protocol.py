@@ -8,11 +8,12 @@ endpoint is read-only.
 
 from __future__ import annotations
 
+import codecs
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import unquote_to_bytes
 
-from starlette.requests import Request
+from starlette.types import Receive
 
 from kb.api.problems import Problem
 
@@ -37,7 +38,19 @@ class ProtocolRequest:
         return bool(self.default_graphs or self.named_graphs)
 
 
-def decode_form(raw: bytes, where: str) -> list[tuple[str, str]]:
+def percent_decode(raw: bytes) -> bytes:
+    """``%XX`` escapes to bytes (the caller has refused malformed ones), ``+`` left as is.
+
+    Same result as `urllib.parse.unquote_to_bytes`, in C: every ``%`` becomes ``\\x`` (after doubling the
+    backslashes already there) and `codecs.escape_decode` does the rest. A query in a URL is mostly escapes,
+    and the pure-Python decoder took ~0.1 ms for a 1 kB query, a quarter of what Oxigraph needs to answer.
+    """
+    if b"%" not in raw:
+        return raw
+    return codecs.escape_decode(raw.replace(b"\\", b"\\\\").replace(b"%", b"\\x"))[0]  # type: ignore[attr-defined,no-any-return]
+
+
+def decode_form(raw: bytes, where: str) -> tuple[tuple[str, str], ...]:
     """``application/x-www-form-urlencoded`` pairs, refusing bad percent-escapes and non-UTF-8 text."""
     if _BAD_PERCENT.search(raw):
         raise Problem(400, f"malformed percent-encoding in the {where}", kind="bad-encoding")
@@ -49,20 +62,19 @@ def decode_form(raw: bytes, where: str) -> list[tuple[str, str]]:
         try:
             pairs.append(
                 (
-                    unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8"),
-                    unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8"),
+                    percent_decode(name.replace(b"+", b" ")).decode("utf-8"),
+                    percent_decode(value.replace(b"+", b" ")).decode("utf-8"),
                 )
             )
         except UnicodeDecodeError:
             raise Problem(
                 400, f"the {where} is not UTF-8 once percent-decoded", kind="bad-encoding"
             ) from None
-    return pairs
+    return tuple(pairs)
 
 
-def content_type(request: Request) -> tuple[str, dict[str, str]]:
-    """The media type (lower case) and parameters of the request's Content-Type."""
-    header = request.headers.get("content-type", "")
+def parse_content_type(header: str) -> tuple[str, dict[str, str]]:
+    """The media type (lower case) and parameters of a Content-Type header."""
     media, *rest = header.split(";")
     parameters = {}
     for item in rest:
@@ -71,23 +83,36 @@ def content_type(request: Request) -> tuple[str, dict[str, str]]:
     return media.strip().lower(), parameters
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes ``limit`` bytes (chunked bodies too)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise Problem(
-            413, f"request body is {declared} bytes; the limit is {limit}", kind="body-too-large", limit=limit
-        )
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
+def body_reader(receive: Receive, declared_length: str | None, limit: int) -> Callable[[], Awaitable[bytes]]:
+    """A function reading the request body from ``receive``, refused with 413 as soon as it passes ``limit``
+    bytes (chunked bodies too)."""
+
+    async def read() -> bytes:
+        if declared_length and declared_length.isdigit() and int(declared_length) > limit:
             raise Problem(
-                413, f"request body exceeds the limit of {limit} bytes", kind="body-too-large", limit=limit
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
+                413, f"request body is {declared_length} bytes; the limit is {limit}",
+                kind="body-too-large", limit=limit,
+            )  # fmt: skip
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise Problem(400, "the client went away before sending the whole body", kind="incomplete")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise Problem(
+                    413,
+                    f"request body exceeds the limit of {limit} bytes",
+                    kind="body-too-large",
+                    limit=limit,
+                )
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    return read
 
 
 def _check_charset(parameters: dict[str, str]) -> None:
@@ -98,7 +123,7 @@ def _check_charset(parameters: dict[str, str]) -> None:
         )
 
 
-def _from_pairs(pairs: list[tuple[str, str]], direct_query: str | None = None) -> ProtocolRequest:
+def _from_pairs(pairs: tuple[tuple[str, str], ...], direct_query: str | None = None) -> ProtocolRequest:
     if any(name in {"update", "using-graph-uri", "using-named-graph-uri"} for name, _ in pairs):
         raise Problem(403, READ_ONLY, kind="read-only")
     queries = [value for name, value in pairs if name == "query"]
@@ -117,24 +142,26 @@ def _from_pairs(pairs: list[tuple[str, str]], direct_query: str | None = None) -
     )
 
 
-async def parse_query_request(request: Request, max_body_bytes: int) -> ProtocolRequest:
+async def parse_query_request(
+    method: str, query_string: bytes, content_type: str, read_body: Callable[[], Awaitable[bytes]]
+) -> ProtocolRequest:
     """Read a GET or POST request to the endpoint into a `ProtocolRequest`, or raise the right `Problem`."""
-    url_pairs = decode_form(request.scope.get("query_string", b""), "URL query string")
-    if request.method == "GET":
+    url_pairs = decode_form(query_string, "URL query string")
+    if method == "GET":
         return _from_pairs(url_pairs)
-    media, parameters = content_type(request)
+    media, parameters = parse_content_type(content_type)
     if media == SPARQL_UPDATE:
         raise Problem(403, READ_ONLY, kind="read-only")
     if media == FORM:
         _check_charset(parameters)
-        body = await read_body(request, max_body_bytes)
+        body = await read_body()
         parsed = _from_pairs(url_pairs + decode_form(body, "form body"))
         if parsed.query is None:
             raise Problem(400, "the form carries no 'query' parameter", kind="missing-query")
         return parsed
     if media == SPARQL_QUERY:
         _check_charset(parameters)
-        body = await read_body(request, max_body_bytes)
+        body = await read_body()
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:

@@ -1,4 +1,5 @@
-"""Shared fixtures: a live TrialKB server in a subprocess (`live_server`), and a small KB to serve (`sample_kb`)."""
+"""Shared fixtures: live TrialKB servers in subprocesses (`live_server`, shared across modules), a small KB
+to serve (`sample_kb`), and the seed KB with its ClinicalTrials.gov record linked (`linked_seed_kb`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_HOME = ROOT / "kb" / "data" / "kb"
+SEED = BUNDLED_HOME / "sources" / "000_ddb5accd812ab49c.txt"
+SEED_NCT = "NCT03739814"
+SEED_RECORD = ROOT / "tests" / "data" / "ctgov" / f"{SEED_NCT}.json"
+# One hardened server serves the security tests and the result-cap test: short deadline and queue wait,
+# a small body cap, few results.
+HARDENED = {
+    "TRIALKB_QUERY_TIMEOUT": "2",
+    "TRIALKB_QUEUE_TIMEOUT": "2",
+    "TRIALKB_MAX_BODY_BYTES": "100000",
+    "TRIALKB_MAX_RESULTS": "3",
+}
 R = "https://w3id.org/trialkb/resource/"
 ONT = "https://w3id.org/trialkb/ontology#"
 G = "https://w3id.org/trialkb/graph/"
@@ -135,3 +147,21 @@ def live_server() -> Iterator[Callable[..., str]]:
 def sample_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small KB in TrialKB's vocabulary (`SAMPLE_QUADS`), independent of extraction."""
     return write_kb(tmp_path_factory.mktemp("sample-kb"), SAMPLE_QUADS)
+
+
+@pytest.fixture(scope="session")
+def linked_seed_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed article ingested, and its trial's registry record (tests/data/ctgov) linked; no search index
+    (nothing served from this KB searches passages, and embedding them would take most of the time)."""
+    from kb.facade import KnowledgeBase
+    from kb.settings import Settings
+
+    class WithoutIndex(KnowledgeBase):
+        def _update_index(self, rebuild: bool = False) -> None:
+            pass
+
+    home = tmp_path_factory.mktemp("linked-seed") / "kb"
+    kb = WithoutIndex(home, Settings(cache_dir=home.parent / "cache"))
+    kb.ingest([SEED])
+    kb.link([SEED_NCT], record=SEED_RECORD)
+    return home

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import R
+from conftest import HARDENED, R
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
@@ -118,7 +118,7 @@ def test_problem_json_shape(base: str) -> None:
 
 
 def test_truncation_is_signalled(live_server, sample_kb: Path) -> None:  # type: ignore[no-untyped-def]
-    capped = live_server(sample_kb, TRIALKB_MAX_RESULTS="3")
+    capped = live_server(sample_kb, **HARDENED)  # the security tests' server: TRIALKB_MAX_RESULTS=3
     response = httpx.get(capped + "/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
     assert response.status_code == 200
     assert response.headers["x-trialkb-truncated"] == "true" and "Warning" in response.headers
@@ -201,7 +201,14 @@ def test_operations(base: str) -> None:
     assert stats["triples"] == 24 and stats["graphs"] == 2
     assert httpx.get(base + "/docs").status_code == 200
     spec = httpx.get(base + "/openapi.json").json()
-    assert {"/sparql", "/api/ask", "/api/search", "/resource/{path}", "/healthz"} <= set(spec["paths"])
+    assert {
+        "/sparql",
+        "/api/ask",
+        "/api/search",
+        "/api/reconcile/{nct_id}",
+        "/resource/{path}",
+        "/healthz",
+    } <= set(spec["paths"])
 
 
 def test_ask_and_search(base: str) -> None:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import HARDENED
 
 pytestmark = pytest.mark.e2e
-DEADLINE = 2.0
-BODY_LIMIT = 100_000
+DEADLINE = float(HARDENED["TRIALKB_QUERY_TIMEOUT"])
+BODY_LIMIT = int(HARDENED["TRIALKB_MAX_BODY_BYTES"])
 # Every triple joined with every other, seven times over: more rows than any deadline allows.
 CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o . ?p ?q ?r . ?s ?t ?u }"
 # A backtracking-prone pattern over long strings, evaluated for every row of a cartesian product.
@@ -25,14 +26,7 @@ REGEX = (
 
 @pytest.fixture(scope="module")
 def base(live_server, sample_kb: Path) -> str:  # type: ignore[no-untyped-def]
-    return str(
-        live_server(
-            sample_kb,
-            TRIALKB_QUERY_TIMEOUT=str(DEADLINE),
-            TRIALKB_QUEUE_TIMEOUT=str(DEADLINE),
-            TRIALKB_MAX_BODY_BYTES=str(BODY_LIMIT),
-        )
-    )
+    return str(live_server(sample_kb, **HARDENED))
 
 
 def wait_ready(base: str, timeout: float = 30) -> None:

@@ -1,5 +1,5 @@
-"""SPARQLWrapper, a real SPARQL client, against a live `trialkb serve` on the bundled KB (or the sample KB
-when the bundled one has not been built): JSON, XML, CSV, TSV and a CONSTRUCT graph."""
+"""SPARQLWrapper, a real SPARQL client, against a live `trialkb serve` on the seed KB (with its registry record
+linked, the server `test_api_reconcile` uses too): JSON, XML, CSV, TSV and a CONSTRUCT graph."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BUNDLED_HOME
 from rdflib import Graph
 from SPARQLWrapper import CSV, JSON, TSV, TURTLE, XML, SPARQLWrapper
 
@@ -19,9 +18,8 @@ GRAPH = "PREFIX tkb: <https://w3id.org/trialkb/ontology#> CONSTRUCT { ?trial a t
 
 
 @pytest.fixture(scope="module")
-def endpoint(live_server, sample_kb: Path) -> str:  # type: ignore[no-untyped-def]
-    home = BUNDLED_HOME if (BUNDLED_HOME / "manifest.json").is_file() else sample_kb
-    return str(live_server(home)) + "/sparql"
+def endpoint(live_server, linked_seed_kb: Path) -> str:  # type: ignore[no-untyped-def]
+    return str(live_server(linked_seed_kb)) + "/sparql"
 
 
 def client(endpoint: str, query: str, return_format: str) -> SPARQLWrapper:

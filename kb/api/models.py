@@ -71,3 +71,40 @@ class SearchResults(BaseModel):
     hits: list[dict[str, Any]] = Field(
         description="Ranked passages, best first, as the facade's `search` returns them."
     )
+
+
+class SourcedValue(BaseModel):
+    """One side's value for a topic, with where it comes from."""
+
+    value: Any = Field(None, description="The value: a number, a string, or an IRI.")
+    label: str = Field(description="The value as a person reads it, e.g. '33 enrolled (A041703 Cohort 1)'.")
+    detail: str | None = Field(None, description="ESTIMATED, funder, primary endpoint, time frame...")
+    node: str | None = Field(None, description="The KB node the value is about, when it is an entity.")
+    source: str = Field(description="The registry record's page, or the article's document id.")
+    graph: str = Field(description="The named graph the value was read from.")
+    document: str | None = Field(None, description="The article's document id (null for the registry).")
+    record: str | None = Field(None, description="The registry record's page (null for articles).")
+
+
+class ReconciliationItem(BaseModel):
+    topic: str = Field(
+        description="enrollment, phase, sponsor, interventions, conditions, ages, primary endpoint..."
+    )
+    status: str = Field(description="agree, differ, only_article, only_registry or neither.")
+    conflict: bool = Field(
+        description="True only when both values cannot be right (phase 2 against phase 3)."
+    )
+    note: str = Field(description="Why the verdict, e.g. a cohort's enrollment against the whole study's.")
+    article: list[SourcedValue]
+    registry: list[SourcedValue]
+
+
+class Reconciliation(BaseModel):
+    """A trial's articles against its ClinicalTrials.gov record (`KnowledgeBase.reconcile`)."""
+
+    nct_id: str
+    trial: str = Field(description="The trial's KB IRI.")
+    record: str = Field(description="The registry page of the trial.")
+    registry_graph: str | None = Field(description="The record's named graph; null when not imported.")
+    documents: list[str] = Field(description="Ids of the articles that report the trial.")
+    items: list[ReconciliationItem]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from kb.api.models import AskAnswer, Health, Readiness, SearchResults, Stats
+from kb.api.models import AskAnswer, Health, Readiness, Reconciliation, SearchResults, Stats
 from kb.api.negotiation import format_parameter, negotiate
-from kb.api.problems import Problem
+from kb.api.problems import Problem, ProblemDetails
 from kb.api.rdf_output import EXTENSIONS, GRAPH_DOWNLOADS, serialize
 from kb.api.services import Services, services
 from ontology import GRAPH
@@ -102,6 +103,29 @@ async def search(
     async with hub.admission.slot():
         hits = await run_in_threadpool(lambda: hub.kb.search(q, k=k, document=document, trial=trial))
     return SearchResults(query=q, k=k, hits=[_as_dict(hit) for hit in hits])
+
+
+@router.get(
+    "/api/reconcile/{nct_id}",
+    tags=["questions"],
+    summary="Where a trial's articles and its ClinicalTrials.gov record agree or differ, topic by topic",
+    response_model=Reconciliation,
+    responses={
+        400: {"model": ProblemDetails, "description": "Not an NCT id (NCT and 8 digits)."},
+        404: {
+            "model": ProblemDetails,
+            "description": "No article reports the trial and no record is imported.",
+        },
+    },
+)
+async def reconcile(
+    hub: Hub,
+    nct_id: Annotated[str, Path(description="A ClinicalTrials.gov id, e.g. NCT03739814.", max_length=64)],
+) -> Response:
+    await hub.watcher.current()
+    async with hub.admission.slot():
+        result = await run_in_threadpool(hub.kb.reconcile, nct_id)
+    return Response(orjson.dumps(result.to_dict()), media_type="application/json")
 
 
 @router.get(

@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import pickle
+import struct
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -24,24 +26,74 @@ from kb.errors import QueryTimeout
 log = logging.getLogger("trialkb.api.pool")
 
 
+_LENGTH = struct.Struct("!i")  # multiprocessing.Connection's framing: a 4-byte length, or -1 then 8 bytes
+_LONG_LENGTH = struct.Struct("!Q")
+
+
 @dataclass(eq=False)
 class Worker:
+    """A worker process and the server's end of its pipe.
+
+    Replies are read by the event loop as they arrive (the pipe is non-blocking on this side: uvloop makes
+    watched descriptors so anyway, and a blocking read of a large reply would stall every other request).
+    """
+
     process: BaseProcess
     connection: Connection
     generation: str = ""
     jobs: int = field(default=0)
-    pending: asyncio.Future[None] | None = None  # resolved when the worker's reply (or EOF) is readable
+    pending: asyncio.Future[bytes] | None = None  # the reply to the job in flight: its pickled bytes
     watched: bool = False
+    _buffer: bytearray = field(default_factory=bytearray)
 
     def watch(self, loop: asyncio.AbstractEventLoop) -> None:
-        loop.add_reader(self.connection.fileno(), self._readable, loop)
+        descriptor = self.connection.fileno()
+        os.set_blocking(descriptor, False)
+        loop.add_reader(descriptor, self._readable, loop)
         self.watched = True
 
     def _readable(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self.pending is not None and not self.pending.done():
-            self.pending.set_result(None)
-        elif self.pending is None:  # readable while idle: the worker died (EOF); stop watching a dead pipe
+        try:
+            chunk = os.read(self.connection.fileno(), 1 << 20)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        if not chunk or self.pending is None:  # EOF (the worker died), or talk out of turn: stop listening
             self.unwatch(loop)
+            if self.pending is not None and not self.pending.done():
+                self.pending.set_exception(EOFError("the worker closed its pipe"))
+            return
+        self._buffer += chunk
+        message = self._message()
+        if message is not None and not self.pending.done():
+            self.pending.set_result(message)
+
+    def _message(self) -> bytes | None:
+        """The first complete message in the buffer (removed from it), or None while it is incomplete."""
+        buffer = self._buffer
+        if len(buffer) < 4:
+            return None
+        (size,), start = _LENGTH.unpack_from(buffer), 4
+        if size == -1:
+            if len(buffer) < 12:
+                return None
+            (size,), start = _LONG_LENGTH.unpack_from(buffer, 4), 12
+        if len(buffer) < start + size:
+            return None
+        message = bytes(buffer[start : start + size])
+        del buffer[: start + size]
+        return message
+
+    def send(self, payload: bytes) -> None:
+        """Write a job (the worker is idle, so its pipe is empty and a job under the pipe's buffer size
+        goes in one write; anything larger waits for the worker to read, as a blocking write would)."""
+        descriptor = self.connection.fileno()
+        os.set_blocking(descriptor, True)
+        try:
+            self.connection.send_bytes(payload)
+        finally:
+            os.set_blocking(descriptor, False)
 
     def unwatch(self, loop: asyncio.AbstractEventLoop) -> None:
         if self.watched:
@@ -59,7 +111,7 @@ class Worker:
             self.connection.close()
 
 
-def _expire(future: asyncio.Future[None]) -> None:
+def _expire(future: asyncio.Future[bytes]) -> None:
     if not future.done():
         future.set_exception(TimeoutError())
 
@@ -127,9 +179,8 @@ class WorkerPool:
         worker.pending = loop.create_future()
         timer = loop.call_later(deadline, _expire, worker.pending)
         try:
-            worker.connection.send_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
-            await worker.pending
-            reply: Reply = pickle.loads(worker.connection.recv_bytes())
+            worker.send(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+            reply: Reply = pickle.loads(await worker.pending)
         except TimeoutError:
             self._replace(worker)
             raise QueryTimeout(

@@ -225,3 +225,14 @@ def test_ask_and_search(base: str) -> None:
     assert httpx.get(base + "/api/ask").status_code == 400  # q is required: problem+json
     hits = httpx.get(base + "/api/search", params={"q": "complete remission", "k": 3}, timeout=60)
     assert hits.status_code in {200, 501}
+
+
+def test_large_results_arrive_whole(base: str) -> None:
+    """A reply bigger than one pipe write (24 x 24 rows, ~100 kB) comes back from the worker intact, repeatedly."""
+    with httpx.Client(timeout=30) as client:
+        for _ in range(3):
+            response = client.get(
+                base + "/sparql", params={"query": "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }"}
+            )
+            assert response.status_code == 200 and len(response.content) > 65_536
+            assert len(response.json()["results"]["bindings"]) == 24 * 24

@@ -62,7 +62,7 @@ _ENROLLMENT_YEARS = re.compile(
 
 
 def _is_lexicon_term(ctx: Context, name: str) -> bool:
-    kinds = ("Drug", "MolecularTarget", "Biomarker", "Disease")
+    kinds: tuple[str, ...] = ("Drug", "MolecularTarget", "Biomarker", "Disease")
     if re.fullmatch(_CAPITALS, name):
         # A bare capitalised word is a name only when it is nothing the lexicon knows (ALL, MRD, NCTN...).
         if name in _NOT_NAMES:

@@ -15,7 +15,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 
 from kb.ctgov.links import trial_link_triples
-from kb.lexicon import Lexicon, LexiconEntry
+from kb.lexicon import KINDS, Lexicon, LexiconEntry
 from kb.models import Document, Entity, Extraction, Fact, Value
 from kb.units import unit_iri
 from ontology import GRAPH, PREFIXES, RES, TKB
@@ -42,6 +42,8 @@ KIND_SEGMENTS: dict[str, str] = {
 }
 SEGMENT_KINDS = {segment: kind for kind, segment in KIND_SEGMENTS.items()}
 LEXICON_GRAPH = GRAPH["lexicon"]
+SHARED_KINDS = frozenset({*KINDS, "ClinicalTrial"})
+"""Kinds whose nodes are shared across documents; the others are scoped to one document."""
 
 # Lexicon fields that become object links between lexicon entities.
 _LEXICON_LINKS = {"drug_class": ("drugClass", "DrugClass"), "targets": ("target", "MolecularTarget")}
@@ -162,17 +164,7 @@ def document_graph(extraction: Extraction, lexicon: Lexicon) -> Graph:
         graph.add((statement, TKB.quote, Literal(evidence.quote)))
         graph.add((statement, TKB.startOffset, Literal(evidence.start)))
         graph.add((statement, TKB.endOffset, Literal(evidence.end)))
-        if fact.subject.kind not in {
-            "Drug",
-            "DrugClass",
-            "MolecularTarget",
-            "Disease",
-            "Organization",
-            "Endpoint",
-            "Journal",
-            "Biomarker",
-            "ClinicalTrial",
-        }:
+        if fact.subject.kind not in SHARED_KINDS:
             # Document-scoped entities (outcomes, cohorts) point at their passages directly too.
             graph.add((subject, PROV.wasDerivedFrom, passage))
     return graph

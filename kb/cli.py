@@ -138,11 +138,7 @@ def sparql(
 ) -> None:
     """Run a read-only SPARQL query: QUERY text, @FILE, or - for standard input."""
     text = read_argument(query)
-    from kb.sparql import check_query
-
-    plan = check_query(text, known_graphs=context.kb.graph_names())
-    chosen = fmt or ("turtle" if plan.returns_graph else "json")
-    result = context.kb.query(text, chosen, default_graphs=default_graphs, named_graphs=named_graphs)
+    result = context.kb.query(text, fmt, default_graphs=default_graphs, named_graphs=named_graphs)
     write_output(result.body, output)
     if result.truncated:
         click.echo(f"warning: result cut at {result.count} rows (TRIALKB_MAX_RESULTS)", err=True)

@@ -212,8 +212,10 @@ class KnowledgeBase:
 
         if not self.directory.exists():
             return TripleStore(), None
-        loaded = self._load()
-        return TripleStore.from_nquads(loaded.store.to_nquads()), loaded.manifest
+        # Writers work on their own copy, parsed from the snapshot (the loaded store stays as readers see it);
+        # the merged default graph is derived at load time, so a copy that is written need not build it.
+        manifest = self._load().manifest
+        return TripleStore.from_nquads(self.directory.read_snapshot(manifest), merge=False), manifest
 
     def _ingest_one(
         self, store: TripleStore, document: Document, known: DocumentEntry | None, force: bool
@@ -361,12 +363,15 @@ class KnowledgeBase:
     def query(
         self,
         sparql: str,
-        result_format: str = "json",
+        result_format: str | None = None,
         *,
         default_graphs: Sequence[str] = (),
         named_graphs: Sequence[str] = (),
     ) -> QueryOutput:
-        """Run a read-only SPARQL query; SELECT/ASK as json|xml|csv|tsv, graphs as turtle|ntriples|rdfxml|jsonld."""
+        """Run a read-only SPARQL query; SELECT/ASK as json|xml|csv|tsv, graphs as turtle|ntriples|rdfxml|jsonld.
+
+        Without ``result_format``: JSON for SELECT and ASK, Turtle for CONSTRUCT and DESCRIBE.
+        """
         from kb.sparql import check_graph_parameters, check_query, execute
 
         known = self.graph_names()
@@ -380,7 +385,7 @@ class KnowledgeBase:
         return execute(
             self.store.native,
             plan,
-            result_format,
+            result_format or ("turtle" if plan.returns_graph else "json"),
             default_graphs=list(default_graphs),
             named_graphs=list(named_graphs),
             max_results=self.settings.max_results,

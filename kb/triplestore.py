@@ -50,12 +50,13 @@ class TripleStore:
         return self._dataset
 
     @classmethod
-    def from_nquads(cls, data: bytes) -> TripleStore:
+    def from_nquads(cls, data: bytes, *, merge: bool = True) -> TripleStore:
         store = ox.Store()
         if data:
             store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
         loaded = cls(store)
-        loaded.merge_default_graph()
+        if merge:
+            loaded.merge_default_graph()
         return loaded
 
     def __len__(self) -> int:

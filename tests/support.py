@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,8 @@ CORPUS = sorted((DATA / "corpus").glob("*.txt"))
 BUNDLED_HOME = ROOT / "kb" / "data" / "kb"
 
 sys.path.insert(0, str(ROOT / "bench"))
+
+from kb.facade import KnowledgeBase  # noqa: E402
 
 
 def run_cli(
@@ -33,3 +36,30 @@ def run_cli(
         env=env,
         cwd=ROOT,
     )
+
+
+SHARED_RECORD = DATA / "ctgov" / "NCT03739814.json"
+
+
+def seed_kb(home: Path) -> KnowledgeBase:
+    """A fresh KB built from the bundled sources only (no registry record): the seed article."""
+    shutil.copytree(BUNDLED_HOME / "sources", home / "sources")
+    kb = KnowledgeBase(home)
+    kb.build()
+    return kb
+
+
+def corpus_kb(home: Path) -> KnowledgeBase:
+    """A KB of the seed and the three corpus documents."""
+    kb = KnowledgeBase(home)
+    report = kb.ingest([SEED, *CORPUS])
+    assert not report.failed, report
+    return kb
+
+
+def linked_copy(kb: KnowledgeBase, home: Path) -> KnowledgeBase:
+    """A copy of ``kb`` with the shared ClinicalTrials.gov record (NCT03739814) linked."""
+    shutil.copytree(kb.home, home)
+    linked = KnowledgeBase(home)
+    linked.link(["NCT03739814"], SHARED_RECORD)
+    return linked

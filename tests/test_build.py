@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import support
 from support import BUNDLED_HOME, CORPUS, SEED
 
 from kb.facade import KnowledgeBase
@@ -25,10 +26,7 @@ def seed_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
 
 @pytest.fixture(scope="module")
 def corpus_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    kb = KnowledgeBase(tmp_path_factory.mktemp("corpus"))
-    report = kb.ingest([SEED, *CORPUS])
-    assert not report.failed, report
-    return kb
+    return support.corpus_kb(tmp_path_factory.mktemp("corpus"))
 
 
 def test_build_reproduces_the_committed_kb(seed_kb: KnowledgeBase) -> None:

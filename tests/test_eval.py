@@ -13,7 +13,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import BUNDLED_HOME, CORPUS, DATA, SEED
+import support
+from support import DATA
 
 from kb.facade import KnowledgeBase
 from kb.qa.evaluate import EvalReport, evaluate, load_questions
@@ -23,29 +24,18 @@ from kb.qa.model import Answer
 
 @pytest.fixture(scope="module")
 def seed_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    home = tmp_path_factory.mktemp("qa-seed")
-    shutil.copytree(BUNDLED_HOME / "sources", home / "sources")
-    kb = KnowledgeBase(home)
-    kb.build()
-    return kb
+    return support.seed_kb(tmp_path_factory.mktemp("qa-seed"))
 
 
 @pytest.fixture(scope="module")
 def corpus_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    kb = KnowledgeBase(tmp_path_factory.mktemp("qa-corpus"))
-    report = kb.ingest([SEED, *CORPUS])
-    assert not report.failed, report
-    return kb
+    return support.corpus_kb(tmp_path_factory.mktemp("qa-corpus"))
 
 
 @pytest.fixture(scope="module")
 def seed_registry_kb(seed_kb: KnowledgeBase, tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
     """The seed KB with the shared registry record linked (its own named graph)."""
-    home = tmp_path_factory.mktemp("qa-seed-registry") / "kb"
-    shutil.copytree(seed_kb.home, home)
-    kb = KnowledgeBase(home)
-    kb.link(["NCT03739814"], DATA / "ctgov" / "NCT03739814.json")
-    return kb
+    return support.linked_copy(seed_kb, tmp_path_factory.mktemp("qa-seed-registry") / "kb")
 
 
 @pytest.fixture(scope="module")

@@ -34,21 +34,13 @@ import pytest
 import kb
 from kb.extract import extract
 from kb.ingest import parse_document, read_document
+from kb.lexicon import KINDS
 from kb.models import Entity, Extraction, Value
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "tests" / "data" / "gold_facts"
 CORPUS = ROOT / "tests" / "data" / "corpus"
-SHARED = {
-    "Drug",
-    "DrugClass",
-    "MolecularTarget",
-    "Biomarker",
-    "Disease",
-    "Organization",
-    "Endpoint",
-    "Journal",
-}
+SHARED = set(KINDS)
 LOCAL = {"ClinicalTrial": "trial", "Cohort": "cohort", "Regimen": "regimen", "Publication": "publication"}
 RENAMED = {
     "schema:keywords": "keywords",

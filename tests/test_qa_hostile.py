@@ -6,10 +6,9 @@ the KB's triple count is unchanged and no generated query contains question text
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
-from support import BUNDLED_HOME, DATA
+import support
+from support import DATA
 
 from kb.facade import KnowledgeBase
 from kb.qa.evaluate import load_questions
@@ -19,11 +18,7 @@ HOSTILE = load_questions(DATA / "qa_hostile.jsonl")
 
 @pytest.fixture(scope="module")
 def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    home = tmp_path_factory.mktemp("qa-hostile")
-    shutil.copytree(BUNDLED_HOME / "sources", home / "sources")
-    knowledge_base = KnowledgeBase(home)
-    knowledge_base.build()
-    return knowledge_base
+    return support.seed_kb(tmp_path_factory.mktemp("qa-hostile"))
 
 
 def _query_is_clean(sparql: str | None, question: str) -> None:

@@ -3,10 +3,9 @@ record's field as evidence), article and registry values side by side, abstentio
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
-from support import BUNDLED_HOME, DATA
+import support
+from support import DATA
 
 from kb.facade import KnowledgeBase
 from kb.qa.evaluate import evaluate, load_questions
@@ -20,20 +19,12 @@ ARTICLE_ANSWERS = {"r08", "r09", "r19"}
 
 @pytest.fixture(scope="module")
 def articles_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    home = tmp_path_factory.mktemp("registry-qa") / "articles"
-    shutil.copytree(BUNDLED_HOME / "sources", home / "sources")
-    kb = KnowledgeBase(home)
-    kb.build()
-    return kb
+    return support.seed_kb(tmp_path_factory.mktemp("registry-qa") / "articles")
 
 
 @pytest.fixture(scope="module")
 def linked_kb(articles_kb: KnowledgeBase, tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    home = tmp_path_factory.mktemp("registry-qa") / "linked"
-    shutil.copytree(articles_kb.home, home)
-    kb = KnowledgeBase(home)
-    kb.link(["NCT03739814"], DATA / "ctgov" / "NCT03739814.json")
-    return kb
+    return support.linked_copy(articles_kb, tmp_path_factory.mktemp("registry-qa") / "linked")
 
 
 def test_registry_question_set(linked_kb: KnowledgeBase) -> None:

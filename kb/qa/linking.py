@@ -14,19 +14,10 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from kb.lexicon import KINDS
 from kb.qa.vocabulary import COMMON_WORDS
 
-LINKED_KINDS = (
-    "ClinicalTrial",
-    "Drug",
-    "DrugClass",
-    "MolecularTarget",
-    "Biomarker",
-    "Disease",
-    "Organization",
-    "Endpoint",
-    "Journal",
-)
+LINKED_KINDS = ("ClinicalTrial", *KINDS)
 _TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F\u0370-\u03FF]+(?:(?:::|[.'’/+])[A-Za-z0-9\u00C0-\u024F]+)*")
 _MAX_NGRAM = 8
 

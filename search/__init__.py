@@ -1,4 +1,4 @@
-"""Generic passage retrieval: embedders, vector indexes, BM25, rank fusion. Knows nothing of RDF."""
+"""Generic passage retrieval: embedders, vector indexes, BM25, fusion. Knows nothing of RDF."""
 
 from search.embedder import (
     Embedder,
@@ -9,7 +9,7 @@ from search.embedder import (
     export_onnx,
 )
 from search.errors import CorruptIndex, EmbedderUnavailable, IndexNotFound, SearchIndexError, StaleIndex
-from search.fusion import FusedHit, reciprocal_rank_fusion
+from search.fusion import FusedHit, reciprocal_rank_fusion, score_fusion
 from search.manifest import IndexManifest, read_manifest, verify_index
 from search.passage_index import PassageIndex, PassageRecord, SearchHit
 
@@ -32,5 +32,6 @@ __all__ = [
     "export_onnx",
     "read_manifest",
     "reciprocal_rank_fusion",
+    "score_fusion",
     "verify_index",
 ]

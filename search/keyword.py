@@ -208,7 +208,10 @@ class KeywordIndex:
 
     def search(self, query: str, k: int, allowed: Iterable[int] | None = None) -> list[KeywordHit]:
         """The ``k`` best passages with a positive score, optionally only among ``allowed`` positions."""
-        scores = self.scores(query)
+        return self.top(self.scores(query), k, allowed)
+
+    def top(self, scores: np.ndarray, k: int, allowed: Iterable[int] | None = None) -> list[KeywordHit]:
+        """The ``k`` best positive entries of ``scores`` (from ``scores``), optionally among ``allowed``."""
         if allowed is not None:
             mask = np.zeros(self.document_count, dtype=bool)
             mask[np.fromiter(allowed, dtype=np.int64)] = True

@@ -1,4 +1,4 @@
-"""PassageIndex: passages searchable by meaning (dense vectors) and by exact term (BM25), fused by rank.
+"""PassageIndex: passages searchable by meaning (dense vectors) and by exact term (BM25), fused by score.
 
 The public API of the search package. An index holds its passage records, so a search result needs
 nothing else; it is saved to a directory with a manifest and verified when loaded.
@@ -18,7 +18,7 @@ import numpy as np
 
 from search.embedder import Embedder
 from search.errors import CorruptIndex
-from search.fusion import DEFAULT_RRF_K, reciprocal_rank_fusion
+from search.fusion import DEFAULT_RRF_K, reciprocal_rank_fusion, score_fusion
 from search.keyword import KeywordIndex
 from search.manifest import MANIFEST_FILE, IndexManifest, describe_files, verify_index
 from search.storage import atomic_directory
@@ -35,6 +35,8 @@ VECTORS_FILE = "vectors.faiss"
 KEYWORD_DIRECTORY = "keyword"
 
 SearchMode = Literal["fused", "dense", "bm25"]
+# "score": normalised score fusion (the default, see search/fusion.py for why); "rank": reciprocal rank.
+Fusion = Literal["score", "rank"]
 Filters = Mapping[str, str | Sequence[str]]
 DENSE = "dense"
 BM25 = "bm25"
@@ -68,9 +70,10 @@ class PassageRecord:
 class SearchHit:
     """A ranked passage.
 
-    ``score`` is the fused RRF score (mode "fused"), the cosine similarity ("dense") or the BM25 score
-    ("bm25"). ``retrievers`` gives the rank (from 1) in each retriever's list that found the passage;
-    ``retriever_scores`` the raw cosine / BM25 score there.
+    ``score`` is the fused score (mode "fused": between 0 and 1 with score fusion, the RRF score with rank
+    fusion), the cosine similarity ("dense") or the BM25 score ("bm25"). ``retrievers`` gives the rank
+    (from 1) in each retriever's list that found the passage; ``retriever_scores`` the raw cosine / BM25
+    score of the passage (with score fusion, from both retrievers, even one whose list did not have it).
     """
 
     id: str
@@ -103,12 +106,16 @@ class PassageIndex:
         *,
         exact_threshold: int = DEFAULT_EXACT_THRESHOLD,
         ef_search: int = HNSW_EF_SEARCH,
+        fusion: Fusion = "score",
         rrf_k: int = DEFAULT_RRF_K,
         fusion_weights: Mapping[str, float] | None = None,
     ) -> None:
+        if fusion not in ("score", "rank"):
+            raise ValueError(f"unknown fusion {fusion!r}: use 'score' or 'rank'")
         self.embedder = embedder
         self.exact_threshold = exact_threshold
         self.ef_search = ef_search
+        self.fusion: Fusion = fusion
         self.rrf_k = rrf_k
         self.fusion_weights = dict(fusion_weights) if fusion_weights else None
         self._records: list[PassageRecord] = []
@@ -280,6 +287,7 @@ class PassageIndex:
             return [[] for _ in queries]
         depth = k if mode != "fused" else max(k, FUSION_DEPTH)
         dense: list[list[tuple[int, float]]] = [[] for _ in queries]
+        query_vectors = None
         if mode in ("fused", "dense"):
             query_vectors = self.embedder.encode(list(queries))
             scores, positions = self._vectors.search(query_vectors, min(depth, len(self)), allowed)
@@ -288,16 +296,43 @@ class PassageIndex:
                 for row_positions, row_scores in zip(positions, scores, strict=True)
             ]
         keyword: list[list[tuple[int, float]]] = [[] for _ in queries]
+        keyword_scores: list[np.ndarray] = []
         if mode in ("fused", "bm25"):
             index = self._keyword_index()
+            keyword_scores = [index.scores(q) for q in (keyword_queries or queries)]
             keyword = [
-                [(hit.position, hit.score) for hit in index.search(q, depth, allowed)]
-                for q in (keyword_queries or queries)
+                [(hit.position, hit.score) for hit in index.top(row_scores, depth, allowed)]
+                for row_scores in keyword_scores
             ]
-        return [
-            self._hits(dense[row], keyword[row], k, mode, self._weights(query))
-            for row, query in enumerate(queries)
-        ]
+        results = []
+        for row, query in enumerate(queries):
+            other_scores: dict[str, dict[int, float]] = {}
+            if mode == "fused" and self.fusion == "score":
+                assert query_vectors is not None
+                other_scores = self._other_scores(
+                    dense[row], keyword[row], query_vectors[row], keyword_scores[row]
+                )
+            results.append(self._hits(dense[row], keyword[row], k, mode, self._weights(query), other_scores))
+        return results
+
+    def _other_scores(
+        self,
+        dense: list[tuple[int, float]],
+        keyword: list[tuple[int, float]],
+        query_vector: np.ndarray,
+        keyword_scores: np.ndarray,
+    ) -> dict[str, dict[int, float]]:
+        """Each retriever's score for the candidates only the other retriever found, so that score
+        fusion judges every candidate by both (a passage just past one list's depth is not scored 0)."""
+        in_dense = {position for position, _ in dense}
+        in_keyword = {position for position, _ in keyword}
+        dense_missing = [position for position, _ in keyword if position not in in_dense]
+        keyword_missing = [position for position, _ in dense if position not in in_keyword]
+        similarities = self._vectors.similarities(query_vector, dense_missing)
+        return {
+            DENSE: {p: float(s) for p, s in zip(dense_missing, similarities, strict=True)},
+            BM25: {p: float(keyword_scores[p]) for p in keyword_missing},
+        }
 
     def _weights(self, query: str) -> dict[str, float]:
         """Fusion weights for one query: the configured ones, BM25 raised for exact identifiers."""
@@ -313,10 +348,16 @@ class PassageIndex:
         k: int,
         mode: SearchMode,
         weights: Mapping[str, float],
+        other_scores: Mapping[str, Mapping[int, float]] | None = None,
     ) -> list[SearchHit]:
         raw = {DENSE: dict(dense), BM25: dict(keyword)}
         rankings = {DENSE: [p for p, _ in dense], BM25: [p for p, _ in keyword]}
-        if mode == "fused":
+        if mode == "fused" and self.fusion == "score":
+            fused = score_fusion({DENSE: dense, BM25: keyword}, weights, k, other_scores=other_scores)
+            for name, scores in (other_scores or {}).items():
+                raw[name].update(scores)
+            ranked = [(hit.key, hit.score, hit.ranks) for hit in fused]
+        elif mode == "fused":
             fused = reciprocal_rank_fusion(rankings, self.rrf_k, weights, limit=k)
             ranked = [(hit.key, hit.score, hit.ranks) for hit in fused]
         else:
@@ -332,7 +373,9 @@ class PassageIndex:
                     metadata=record.metadata,
                     score=float(score),
                     retrievers=MappingProxyType(dict(ranks)),
-                    retriever_scores=MappingProxyType({name: raw[name][position] for name in ranks}),
+                    retriever_scores=MappingProxyType(
+                        {name: scores[position] for name, scores in raw.items() if position in scores}
+                    ),
                 )
             )
         return hits

@@ -59,6 +59,10 @@ class VectorIndex(Protocol):
         """
         ...
 
+    def similarities(self, query_vector: np.ndarray, positions: Sequence[int]) -> np.ndarray:
+        """Inner product of one query vector with the vectors at ``positions`` (exact, in that order)."""
+        ...
+
     def vectors(self) -> np.ndarray: ...
 
     def save(self, path: Path) -> None: ...
@@ -99,6 +103,13 @@ class _FaissIndex:
             selector = faiss.IDSelectorBatch(len(ids), faiss.swig_ptr(ids))
             scores, positions = self._index.search(queries, k, params=self._search_parameters(selector))
         return scores, positions
+
+    def similarities(self, query_vector: np.ndarray, positions: Sequence[int]) -> np.ndarray:
+        query = _as_matrix(query_vector, self.dimension)[0]
+        if len(positions) == 0:
+            return np.zeros(0, dtype=np.float32)
+        ids = np.asarray(positions, dtype=np.int64)
+        return np.asarray(self._index.reconstruct_batch(ids), dtype=np.float32) @ query
 
     def vectors(self) -> np.ndarray:
         if len(self) == 0:

@@ -18,6 +18,7 @@ from search import (
     PassageRecord,
     StaleIndex,
     reciprocal_rank_fusion,
+    score_fusion,
     verify_index,
 )
 from search.keyword import KeywordIndex, s_stem, tokenize
@@ -104,6 +105,53 @@ def test_reciprocal_rank_fusion_rewards_agreement_and_reports_ranks() -> None:
 def test_weighted_fusion_and_limit() -> None:
     fused = reciprocal_rank_fusion({"a": ["x"], "b": ["y"]}, weights={"a": 0.5}, limit=1)
     assert [hit.key for hit in fused] == ["y"]
+
+
+def test_score_fusion_weighs_each_retrievers_confidence() -> None:
+    # BM25's first is far ahead of its second; the dense cosines are close together. Rank fusion would
+    # tie x and y (each first in one list); score fusion keeps BM25's margin.
+    ranked = {"dense": [("y", 0.60), ("x", 0.55)], "bm25": [("x", 8.0), ("y", 2.0)]}
+    fused = score_fusion(ranked)
+    assert [hit.key for hit in fused] == ["x", "y"]
+    assert fused[0].score == pytest.approx((0.55 / 0.60 + 1.0) / 2)
+    assert fused[0].ranks == {"dense": 2, "bm25": 1}
+    assert [hit.key for hit in reciprocal_rank_fusion({n: [k for k, _ in p] for n, p in ranked.items()})] == [
+        "y",
+        "x",
+    ]
+
+
+def test_score_fusion_scores_every_candidate_by_every_retriever() -> None:
+    ranked = {"dense": [("a", 0.5)], "bm25": [("b", 3.0)]}
+    alone = score_fusion(ranked)
+    assert {hit.key: hit.score for hit in alone} == {"a": pytest.approx(0.5), "b": pytest.approx(0.5)}
+    completed = score_fusion(ranked, other_scores={"dense": {"b": 0.4}, "bm25": {"a": -1.0}})
+    assert [hit.key for hit in completed] == ["b", "a"]
+    assert completed[0].score == pytest.approx((0.4 / 0.5 + 1.0) / 2)
+    assert completed[0].ranks == {"bm25": 1}  # ranks stay those of the lists that returned it
+    assert completed[1].score == pytest.approx(0.5)  # a negative score counts as 0
+
+
+def test_score_fusion_weights_limit_and_empty_retrievers() -> None:
+    ranked = {"dense": [("a", 0.9), ("b", 0.8)], "bm25": [("b", 1.0)]}
+    assert [hit.key for hit in score_fusion(ranked, {"dense": 1.0, "bm25": 0.2})] == ["b", "a"]
+    assert [hit.key for hit in score_fusion(ranked, {"dense": 1.0, "bm25": 0.0})] == ["a", "b"]
+    assert [hit.key for hit in score_fusion(ranked, limit=1)] == ["b"]
+    # BM25 found nothing: the dense order stands, and ties keep the order of first appearance.
+    only_dense = score_fusion({"dense": [("a", 0.5), ("b", 0.5)], "bm25": []})
+    assert [hit.key for hit in only_dense] == ["a", "b"] and only_dense[0].score == pytest.approx(0.5)
+
+
+def test_fused_search_reports_both_retrievers_scores(index: PassageIndex) -> None:
+    fused = index.search("complete remission rate", k=3)
+    assert all(set(hit.retriever_scores) == {"dense", "bm25"} for hit in fused)
+    assert all(0.0 <= hit.score <= 1.0 for hit in fused)
+    assert [hit.score for hit in fused] == sorted((hit.score for hit in fused), reverse=True)
+    rank_index = PassageIndex(index.embedder, fusion="rank")
+    rank_index.add(index.records)
+    assert rank_index.search("complete remission rate", k=1)[0].id == fused[0].id
+    with pytest.raises(ValueError, match="unknown fusion"):
+        PassageIndex(index.embedder, fusion="max")  # type: ignore[arg-type]
 
 
 # -- vector indexes -----------------------------------------------------------------------------

@@ -8,6 +8,9 @@ answer text, not passage ids, so they hold whatever the passage splitter does.
 
 Labels ``d``/``e``/``z``/``g`` are the issue's set (built from the shared eval and corpus questions);
 ``p`` labels are paraphrases written for robustness (other wordings, abbreviations, other facts).
+
+The table also shows ``rrf``: the fused ranking with reciprocal rank fusion (k 60), what the search used
+before score fusion (see search/fusion.py), kept so the choice can be re-checked on new labels.
 """
 
 from __future__ import annotations
@@ -21,17 +24,15 @@ import pytest
 
 from kb import KnowledgeBase
 from kb.passage_search import load_index
+from search.passage_index import SearchHit
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "tests" / "data" / "retrieval_labels.jsonl"
 SEED = ROOT / "kb" / "data" / "kb" / "sources" / "000_ddb5accd812ab49c.txt"
 DOCUMENTS = [SEED, *sorted((ROOT / "tests" / "data" / "corpus").glob("*.txt"))]
-MODES = ("dense", "bm25", "fused")
+MODES = ("dense", "bm25", "fused", "rrf")
 SETTINGS = ("mixed", "open", "scoped")
 DEPTH = 10
-# Floors a little under the figures measured when this harness was written (see the printed table),
-# so that a regression fails while noise from a changed splitter or model build does not.
-FLOORS = {"mixed": 0.93, "open": 0.93, "scoped": 0.93}
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,20 @@ class Scores:
     recall_at_5: float
     mrr: float
     misses: tuple[str, ...] = ()  # ids of questions with no relevant passage in the top 5
+
+
+# Floors for fused search on every label, a little under the figures measured with score fusion (see
+# the printed table), so that a regression fails while noise from a changed splitter or model build does
+# not. "open" asks the seed's questions ("How many patients were enrolled?") of every document, where
+# another trial's passage is a fair answer the labels count as wrong, so its figures are lower.
+FLOORS = {
+    "mixed": Scores(recall_at_1=0.72, recall_at_5=0.95, mrr=0.82),
+    "open": Scores(recall_at_1=0.58, recall_at_5=0.90, mrr=0.72),
+    "scoped": Scores(recall_at_1=0.72, recall_at_5=0.95, mrr=0.82),
+}
+# Where fused must be at least as good as each retriever on every metric (issue 3): every setting but
+# "open", where seed questions without their trial's name are ambiguous (above).
+TARGET_SETTINGS = ("mixed", "scoped")
 
 
 def load_labels() -> list[Label]:
@@ -91,7 +106,10 @@ def first_relevant_ranks(
     for label in labels:
         scoped = setting == "scoped" or (setting == "mixed" and label.document == SEED.name)
         document = ids[label.document] if scoped else None
-        hits = kb.search(label.question, DEPTH, document=document, mode=mode)
+        if mode == "rrf":
+            hits = rank_fused_search(kb, label.question, document)
+        else:
+            hits = kb.search(label.question, DEPTH, document=document, mode=mode)
         relevant = [
             rank
             for rank, hit in enumerate(hits, 1)
@@ -99,6 +117,16 @@ def first_relevant_ranks(
         ]
         ranks[label.id] = relevant[0] if relevant else None
     return ranks
+
+
+def rank_fused_search(kb: KnowledgeBase, question: str, document: str | None) -> list[SearchHit]:
+    """``kb.search`` in fused mode with reciprocal rank fusion instead of score fusion (for comparison)."""
+    index = load_index(kb)
+    index.fusion = "rank"
+    try:
+        return kb.search(question, DEPTH, document=document, mode="fused")
+    finally:
+        index.fusion = "score"
 
 
 def scores(ranks: dict[str, int | None], labels: Iterable[Label]) -> Scores:
@@ -161,15 +189,23 @@ def test_every_label_has_a_relevant_passage(corpus_kb: KnowledgeBase) -> None:
         assert any(is_relevant(text, document, label, ids) for text in texts), label
 
 
-def check_targets(table: dict[tuple[str, str, str], Scores], group: str) -> list[str]:
-    """Issue 3's targets on one group of labels (mixed setting): the ones missed, with the figures."""
-    fused = table[(group, "mixed", "fused")]
-    missed = [] if fused.recall_at_5 >= 0.95 else [f"fused recall@5 {fused.recall_at_5:.3f} < 0.95"]
+def check_targets(
+    table: dict[tuple[str, str, str], Scores], group: str, setting: str = "mixed", *, floor: bool = True
+) -> list[str]:
+    """Issue 3's targets on one group of labels in one setting: the ones missed, with the figures.
+
+    ``floor=False`` leaves out the recall@5 >= 0.95 target and checks only that fused is at least as
+    good as each retriever.
+    """
+    fused = table[(group, setting, "fused")]
+    missed = []
+    if floor and fused.recall_at_5 < 0.95:
+        missed.append(f"{setting} fused recall@5 {fused.recall_at_5:.3f} < 0.95")
     for metric in ("recall_at_1", "recall_at_5", "mrr"):
-        best_mode = max(("dense", "bm25"), key=lambda m: getattr(table[(group, "mixed", m)], metric))
-        best = getattr(table[(group, "mixed", best_mode)], metric)
+        best_mode = max(("dense", "bm25"), key=lambda m: getattr(table[(group, setting, m)], metric))
+        best = getattr(table[(group, setting, best_mode)], metric)
         if getattr(fused, metric) < best:
-            missed.append(f"fused {metric} {getattr(fused, metric):.3f} < {best_mode} {best:.3f}")
+            missed.append(f"{setting} fused {metric} {getattr(fused, metric):.3f} < {best_mode} {best:.3f}")
     return missed
 
 
@@ -182,21 +218,33 @@ def test_retrieval_quality_meets_the_issue_targets(
     report = render(quality_table, corpus_kb)
     with capsys.disabled():  # the table is the point of this harness: always show it
         print("\n" + report)
-    assert not check_targets(quality_table, "all"), report
+    assert not [
+        miss for setting in TARGET_SETTINGS for miss in check_targets(quality_table, "all", setting)
+    ], report
 
 
-@pytest.mark.xfail(
-    reason="measured on the issue's 41 questions alone: fused recall@1 0.732 < BM25 0.829 and MRR 0.854 < "
-    "BM25 0.882 (recall@5 1.000 meets the target); rank fusion lets the dense list's first pick displace "
-    "BM25's on a few short factoid questions",
-    strict=False,
-)
 def test_fused_beats_each_retriever_on_the_issue_questions(
     quality_table: dict[tuple[str, str, str], Scores],
 ) -> None:
-    assert not check_targets(quality_table, "issue")
+    assert not [
+        miss for setting in TARGET_SETTINGS for miss in check_targets(quality_table, "issue", setting)
+    ]
+
+
+def test_fused_beats_each_retriever_on_the_paraphrases(
+    quality_table: dict[tuple[str, str, str], Scores],
+) -> None:
+    """The held-out paraphrases: fused at least as good as each retriever (two of the 24 are missed by
+    every mode, so recall@5 is under 0.95 whatever the fusion)."""
+    assert not [
+        miss
+        for setting in TARGET_SETTINGS
+        for miss in check_targets(quality_table, "paraphrase", setting, floor=False)
+    ]
 
 
 def test_retrieval_quality_does_not_regress(quality_table: dict[tuple[str, str, str], Scores]) -> None:
     for setting, floor in FLOORS.items():
-        assert quality_table[("all", setting, "fused")].recall_at_5 >= floor, setting
+        fused = quality_table[("all", setting, "fused")]
+        for metric in ("recall_at_1", "recall_at_5", "mrr"):
+            assert getattr(fused, metric) >= getattr(floor, metric), (setting, metric)

@@ -3,10 +3,11 @@
 For the seed KB and the 1,000-document KB (``bench/out/kb-1000``, or ``--kb DIR``; opened read-only), loads
 the KB's N-Quads snapshot into an Oxigraph store with the default graph materialised as the merge of the
 named graphs (as TrialKB holds it), serves it with ``oxigraph serve-read-only``, starts ``trialkb serve`` on
-the same KB, and drives both over loopback with a bounded keep-alive load generator (asyncio sockets, 1 and 8
+the same KB twice (as configured, with its result cache; and with ``TRIALKB_RESULT_CACHE_MB=0``, so every
+request runs in a worker process), and drives all three over loopback with a bounded keep-alive load generator (asyncio sockets, 1 and 8
 concurrent clients, each cell capped in requests and seconds). Queries: a point query, every competency
 query bound to one trial (or drug, or target) and a CONSTRUCT. Prints median latency and requests/s per
-query, their ratio, the worker hop (``/healthz`` vs ``ASK {}``) and ``/api/ask``.
+query, the ratios, the worker hop (``/healthz`` vs ``ASK {}``) and ``/api/ask``.
 
 Usage: ``python bench/bench_http.py [--kb DIR] [--clients 1 8] [--seconds 3] [--requests 2000]``.
 """
@@ -220,26 +221,28 @@ def bench_kb(label: str, home: Path, args: argparse.Namespace) -> list[tuple[str
     rows: list[tuple[str, ...]] = []
     try:
         oxigraph_store(snapshot, work / "ox")
-        ours, theirs = free_port(), free_port()
-        serve = [sys.executable, "-m", "kb", "--home", str(home), "serve", "--port", str(ours)]
+        ours, uncached, theirs = free_port(), free_port(), free_port()
+        serve = [sys.executable, "-m", "kb", "--home", str(home), "serve", "--port"]
         oxigraph = [str(BIN / "oxigraph"), "serve-read-only", "--location", str(work / "ox"),
                     "--bind", f"127.0.0.1:{theirs}", "--timeout-s", "10"]  # fmt: skip
         with (
-            process(serve, f"http://127.0.0.1:{ours}/readyz"),
+            process([*serve, str(ours)], f"http://127.0.0.1:{ours}/readyz"),
+            process([*serve, str(uncached)], f"http://127.0.0.1:{uncached}/readyz", {"TRIALKB_RESULT_CACHE_MB": "0"}),
             process(oxigraph, f"http://127.0.0.1:{theirs}/query?query=ASK%7B%7D"),
-        ):
+        ):  # fmt: skip
             for name, text, accept in workload(home):
                 if args.only and name not in args.only:
                     continue
                 for clients in args.clients:
-                    a = load(
-                        ours, "/sparql?query=" + quote(text), accept, clients, args.seconds, args.requests
-                    )
+                    path = "/sparql?query=" + quote(text)
+                    a = load(ours, path, accept, clients, args.seconds, args.requests)
+                    u = load(uncached, path, accept, clients, args.seconds, args.requests)
                     b = load(
                         theirs, "/query?query=" + quote(text), accept, clients, args.seconds, args.requests
                     )
-                    rows.append((label, name, str(clients), f"{a[0]:.2f}", f"{a[1]:.0f}", f"{b[0]:.2f}", f"{b[1]:.0f}",
-                                 f"{a[0] / b[0]:.2f}", str(a[2] + b[2])))  # fmt: skip
+                    rows.append((label, name, str(clients), f"{a[0]:.2f}", f"{a[1]:.0f}", f"{u[0]:.2f}", f"{u[1]:.0f}",
+                                 f"{b[0]:.2f}", f"{b[1]:.0f}", f"{a[0] / b[0]:.2f}", f"{u[0] / b[0]:.2f}",
+                                 str(a[2] + u[2] + b[2])))  # fmt: skip
                     print("  ".join(rows[-1]), flush=True)
             for name, path, accept in [("/healthz (no worker)", "/healthz", "*/*"),
                                        ("ASK {} (worker hop)", "/sparql?query=ASK%20%7B%7D", "application/sparql-results+json"),
@@ -247,10 +250,9 @@ def bench_kb(label: str, home: Path, args: argparse.Namespace) -> list[tuple[str
                 if args.only and name not in args.only:
                     continue
                 for clients in args.clients:
-                    a = load(ours, path, accept, clients, args.seconds, args.requests)
-                    rows.append(
-                        (label, name, str(clients), f"{a[0]:.2f}", f"{a[1]:.0f}", "", "", "", str(a[2]))
-                    )
+                    u = load(uncached, path, accept, clients, args.seconds, args.requests)
+                    rows.append((label, name, str(clients), "", "", f"{u[0]:.2f}", f"{u[1]:.0f}", "", "", "", "",
+                                 str(u[2])))  # fmt: skip
                     print("  ".join(rows[-1]), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -258,8 +260,8 @@ def bench_kb(label: str, home: Path, args: argparse.Namespace) -> list[tuple[str
 
 
 def print_table(rows: list[tuple[str, ...]]) -> None:
-    header = ("KB", "query", "clients", "trialkb ms", "trialkb req/s", "oxigraph ms", "oxigraph req/s", "ratio",
-              "non-200")  # fmt: skip
+    header = ("KB", "query", "clients", "trialkb ms", "trialkb req/s", "uncached ms", "uncached req/s",
+              "oxigraph ms", "oxigraph req/s", "ratio", "ratio uncached", "non-200")  # fmt: skip
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
@@ -293,7 +295,9 @@ def main() -> None:
     for label, home in homes:
         rows += bench_kb(label, home, args)
     print(
-        f"\nloopback, {os.cpu_count()} cores; median latency and throughput per cell (ratio = trialkb / oxigraph)"
+        f"\nloopback, {os.cpu_count()} cores; median latency and throughput per cell (ratio = trialkb / oxigraph;"
+        " trialkb serves repeated queries from its result cache, 'uncached' is a second server with"
+        " TRIALKB_RESULT_CACHE_MB=0, so every request runs in a worker)"
     )
     print_table(rows)
 

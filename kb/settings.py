@@ -52,6 +52,10 @@ class Settings(BaseSettings):
         2048,
         description="Address-space cap of each query worker process in MiB (0: none); a query past it fails, the server stays up.",
     )
+    result_cache_mb: int = Field(
+        64,
+        description="Memory in MiB for SPARQL answers kept until the next commit and served again without a worker (0: off).",
+    )
     max_question_length: int = Field(
         2_000, description="Longest question `ask` considers, in characters; longer ones are cut."
     )

@@ -47,7 +47,15 @@ def create_app(kb: KnowledgeBase | None = None, settings: Settings | None = None
         allow_origins=["*"],
         allow_methods=["GET", "POST"],
         allow_headers=["Accept", "Content-Type"],
-        expose_headers=["X-TrialKB-Truncated", "X-TrialKB-Results", "Retry-After", "Warning", "Link"],
+        expose_headers=[
+            "X-TrialKB-Truncated",
+            "X-TrialKB-Results",
+            "X-TrialKB-Cache",
+            "ETag",
+            "Retry-After",
+            "Warning",
+            "Link",
+        ],  # fmt: skip
         max_age=600,
     )
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from kb.api.limits import Admission
 from kb.api.pool import WorkerPool
+from kb.api.result_cache import ResultCache
 from kb.api.worker import WorkerConfig
 from kb.facade import KnowledgeBase
 from kb.settings import Settings
@@ -77,6 +78,7 @@ class Services:
         )
         config = WorkerConfig(str(kb.home), settings.max_results, settings.query_memory_limit_mb)
         self.pool = WorkerPool(config, settings.query_workers)
+        self.results = ResultCache(settings.result_cache_mb * 1024 * 1024)
         self.started = False
 
     async def start(self) -> None:

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kb.api.negotiation import GRAPH_OFFERS, RESULT_OFFERS, format_parameter, negotiate
 from kb.api.problems import Problem, domain_problem_response, render_problem
 from kb.api.protocol import ProtocolRequest, body_reader, parse_query_request
+from kb.api.result_cache import CachedAnswer, CacheKey, etag_for, etag_matches
 from kb.api.service_description import serialized_description
 from kb.api.services import Services
 from kb.api.worker import QueryJob
@@ -26,6 +27,7 @@ from kb.sparql import QueryPlan, check_graph_parameters, check_query
 router = APIRouter(tags=["SPARQL"])
 PATHS = frozenset({"/sparql", "/sparql/"})
 TRUNCATED_HEADER = "X-TrialKB-Truncated"
+CACHE_HEADER = "X-TrialKB-Cache"
 _TEXT_TYPES = {"text/csv", "text/tab-separated-values", "text/turtle", "application/n-triples"}
 _ERROR_STATUS_KINDS = {"QueryRejected": "query-rejected", "QueryTooLarge": "query-too-large"}
 _DESCRIPTION_OFFERS = GRAPH_OFFERS + (("text/html", "turtle", ()),)
@@ -36,6 +38,8 @@ XML, CSV, TSV; graphs as Turtle (default), N-Triples, RDF/XML, JSON-LD. Updates 
 
 Headers = list[tuple[bytes, bytes]]
 Answer = tuple[int, Headers, bytes]
+# A commit can change any answer, so caches must revalidate (cheap: a 304 runs nothing) rather than reuse.
+_CACHE_CONTROL = [(b"cache-control", b"no-cache")]
 
 
 @lru_cache(maxsize=1024)
@@ -80,7 +84,7 @@ class SparqlEndpoint:
         return url
 
     async def respond(self, scope: Scope, receive: Receive) -> Answer:
-        accept = content_type = length = None
+        accept = content_type = length = if_none_match = None
         host: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"accept":
@@ -91,6 +95,8 @@ class SparqlEndpoint:
                 length = value.decode("latin-1")
             elif name == b"host":
                 host = value
+            elif name == b"if-none-match":
+                if_none_match = value.decode("latin-1")
         try:
             read_body = body_reader(receive, length, self.hub.settings.max_body_bytes)
             parsed = await parse_query_request(
@@ -102,7 +108,7 @@ class SparqlEndpoint:
                         400, "default-graph-uri and named-graph-uri need a query", kind="missing-query"
                     )
                 return await self._describe_service(scope, accept, host)
-            return await self._run_query(scope, parsed, accept, host)
+            return await self._run_query(scope, parsed, accept, host, if_none_match)
         except Problem as problem:
             response = render_problem(problem, scope["path"])
         except TrialKBError as error:
@@ -119,7 +125,12 @@ class SparqlEndpoint:
         return 200, [(b"content-type", _content_type(media_type)), (b"vary", b"Accept")], body
 
     async def _run_query(
-        self, scope: Scope, parsed: ProtocolRequest, accept: str | None, host: bytes | None
+        self,
+        scope: Scope,
+        parsed: ProtocolRequest,
+        accept: str | None,
+        host: bytes | None,
+        if_none_match: str | None = None,
     ) -> Answer:
         assert parsed.query is not None
         hub = self.hub
@@ -133,31 +144,48 @@ class SparqlEndpoint:
                 list(parsed.default_graphs), list(parsed.named_graphs), set(generation.graphs)
             )
         media_type, format_name = _choose_format(parsed, accept, plan.returns_graph)
-        job = QueryJob(
-            plan.text, plan.form, plan.from_graphs, plan.from_named_graphs, format_name,
-            parsed.default_graphs, parsed.named_graphs, self.endpoint_url(scope, host), generation.content_hash,
-            plan.prefixes,
+        base_iri = self.endpoint_url(scope, host)
+        key: CacheKey = (
+            generation.content_hash, plan.text, parsed.default_graphs, parsed.named_graphs, format_name, base_iri,
         )  # fmt: skip
-        async with hub.admission.slot():
-            reply = await hub.pool.run(job, deadline=settings.query_timeout, wait=settings.queue_timeout)
-        if reply[0] != "ok":
-            _, status, kind, message = reply
-            raise Problem(status, message, kind=_ERROR_STATUS_KINDS.get(kind, "query-failed"))
-        _, _form, served_type, body, truncated, count = reply
+        # GET is the protocol's cacheable form: its answers carry an ETag, and a matching If-None-Match is
+        # answered 304 before anything runs (a POST answer may not be reused by HTTP caches).
+        etag = etag_for(key) if scope["method"] == "GET" else None
+        if etag is not None and if_none_match is not None and etag_matches(if_none_match, etag):
+            return 304, [(b"etag", etag.encode()), (b"vary", b"Accept"), *_CACHE_CONTROL], b""
+        answer = hub.results.get(key)
+        source = b"hit"
+        if answer is None:
+            source = b"miss" if hub.results.enabled else b"off"
+            job = QueryJob(
+                plan.text, plan.form, plan.from_graphs, plan.from_named_graphs, format_name,
+                parsed.default_graphs, parsed.named_graphs, base_iri, generation.content_hash, plan.prefixes,
+            )  # fmt: skip
+            async with hub.admission.slot():
+                reply = await hub.pool.run(job, deadline=settings.query_timeout, wait=settings.queue_timeout)
+            if reply[0] != "ok":
+                _, status, kind, message = reply
+                raise Problem(status, message, kind=_ERROR_STATUS_KINDS.get(kind, "query-failed"))
+            _, _form, served_type, body, truncated, count = reply
+            answer = CachedAnswer(served_type, body, truncated, count)
+            hub.results.put(key, answer)
         headers = [
-            (b"content-type", _content_type(served_type)),
-            (b"content-length", str(len(body)).encode()),
+            (b"content-type", _content_type(answer.media_type)),
+            (b"content-length", str(len(answer.body)).encode()),
             (b"vary", b"Accept"),
-            (b"x-trialkb-results", str(count).encode()),
+            (b"x-trialkb-results", str(answer.count).encode()),
+            (CACHE_HEADER.lower().encode(), source),
         ]
-        if truncated:
+        if etag is not None:
+            headers += [(b"etag", etag.encode()), *_CACHE_CONTROL]
+        if answer.truncated:
             warning = f'199 trialkb "result cut at {settings.max_results} rows (TRIALKB_MAX_RESULTS)"'
             headers += [
                 (TRUNCATED_HEADER.lower().encode(), b"true"),
                 (b"warning", warning.encode()),
                 (b"link", b'</docs#/SPARQL>; rel="help"'),
             ]
-        return 200, headers, body
+        return 200, headers, answer.body
 
 
 class SparqlFastPath:
@@ -182,7 +210,8 @@ class _Answer(Response):
         status, headers, body = answer
         super().__init__(body, status_code=status)
         self.raw_headers = [(name, value) for name, value in headers if name != b"content-length"]
-        self.raw_headers.append((b"content-length", str(len(body)).encode()))
+        if status != 304:  # a 304 has no body, and its length would describe the unsent 200's
+            self.raw_headers.append((b"content-length", str(len(body)).encode()))
 
 
 @router.api_route(

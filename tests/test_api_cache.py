@@ -87,6 +87,10 @@ def test_repeats_are_served_from_the_cache_until_a_commit(tmp_path: Path) -> Non
         assert posted.status_code == 200 and "etag" not in posted.headers
         assert posted.headers["x-trialkb-cache"] == "hit"
 
+        asked = [client.get("/api/ask", params={"q": "What was the complete remission rate?"}) for _ in "12"]
+        assert [r.headers["x-trialkb-cache"] for r in asked] == ["miss", "hit"]
+        assert asked[0].json() == asked[1].json()
+
         before = int(first.json()["results"]["bindings"][0]["n"]["value"])
         write_kb(home, SAMPLE_QUADS + EXTRA + "\n")  # a commit
         after = client.get("/sparql", params={"query": COUNT})

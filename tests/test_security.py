@@ -186,3 +186,20 @@ def test_fifty_parallel_slow_queries(base: str) -> None:
     wait_ready(base)
     response = httpx.get(base + "/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"})
     assert response.status_code == 200
+
+
+def test_questions_run_under_the_deadline_too(sample_kb: Path) -> None:
+    """`/api/ask` turns a question into SPARQL, so it runs in a killable worker like any query: here every
+    question outlives a 1 ms deadline (a fresh worker first builds its QA context) and is stopped, with a
+    problem+json 503, while the server keeps answering."""
+    from conftest import running_server
+
+    env = {**HARDENED, "TRIALKB_QUERY_TIMEOUT": "0.001", "TRIALKB_RESULT_CACHE_MB": "0"}
+    with running_server(sample_kb, env) as base, httpx.Client(base_url=base, timeout=30) as client:
+        for _ in range(2):
+            response = client.get("/api/ask", params={"q": "What was the complete remission rate?"})
+            assert response.status_code == 503, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+            problem = response.json()
+            assert problem["type"].endswith("query-deadline") and "question" in problem["detail"]
+            assert client.get("/healthz").status_code == 200

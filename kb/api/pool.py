@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from kb.api.problems import Problem
-from kb.api.worker import QueryJob, Reply, WorkerConfig
+from kb.api.worker import AskJob, QueryJob, Reply, WorkerConfig
 from kb.errors import QueryTimeout
 
 log = logging.getLogger("trialkb.api.pool")
@@ -142,7 +142,8 @@ class WorkerPool:
         self.size = max(1, size)
         self.startup_timeout = startup_timeout
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["kb.api.worker"])
+        # Preloaded once in the forkserver, so a replacement worker starts with them imported.
+        self._context.set_forkserver_preload(["kb.api.worker", "kb.qa.answer", "kb.passage_search"])
         self._idle: asyncio.Queue[Worker] = asyncio.Queue()
         self._workers: set[Worker] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -172,7 +173,7 @@ class WorkerPool:
         )
         self._workers.clear()
 
-    async def run(self, job: QueryJob, deadline: float, wait: float) -> Reply:
+    async def run(self, job: QueryJob | AskJob, deadline: float, wait: float) -> Reply:
         """The worker's reply to ``job``; `QueryTimeout` past ``deadline`` (the worker is killed and replaced)."""
         worker = await self._idle_worker(wait)
         loop = asyncio.get_running_loop()
@@ -183,8 +184,9 @@ class WorkerPool:
             reply: Reply = pickle.loads(await worker.pending)
         except TimeoutError:
             self._replace(worker)
+            what = "question" if isinstance(job, AskJob) else "query"
             raise QueryTimeout(
-                f"the query ran past its deadline of {deadline:g} s and was stopped (TRIALKB_QUERY_TIMEOUT)"
+                f"the {what} ran past its deadline of {deadline:g} s and was stopped (TRIALKB_QUERY_TIMEOUT)"
             ) from None
         except (EOFError, OSError, pickle.UnpicklingError):
             self._replace(worker)

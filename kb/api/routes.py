@@ -80,15 +80,19 @@ async def stats(hub: Hub) -> Stats:
 
 
 @router.get(
-    "/api/ask", tags=["questions"], summary="Answer a plain-English question, with evidence and SPARQL"
+    "/api/ask",
+    tags=["questions"],
+    summary="Answer a plain-English question, with evidence and SPARQL",
+    response_model=AskAnswer,
+    responses={503: {"model": ProblemDetails, "description": "The question ran past the deadline."}},
 )
 async def ask(
     hub: Hub, q: Annotated[str, Query(min_length=1, max_length=20_000, description="The question.")]
-) -> AskAnswer:
-    await hub.watcher.current()
-    async with hub.admission.slot():
-        answer = await run_in_threadpool(hub.kb.ask, q)
-    return AskAnswer.model_validate(_as_dict(answer))
+) -> Response:
+    body, cached = await hub.ask(q)
+    return Response(
+        body, media_type="application/json", headers={"X-TrialKB-Cache": "hit" if cached else "miss"}
+    )
 
 
 @router.get("/api/search", tags=["questions"], summary="Passages ranked for a text (dense + keyword, fused)")

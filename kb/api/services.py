@@ -10,9 +10,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from kb.api.limits import Admission
+from kb.api.models import AskAnswer
 from kb.api.pool import WorkerPool
-from kb.api.result_cache import ResultCache
-from kb.api.worker import WorkerConfig
+from kb.api.problems import Problem
+from kb.api.result_cache import CachedAnswer, CacheKey, ResultCache
+from kb.api.worker import AskJob, WorkerConfig
 from kb.facade import KnowledgeBase
 from kb.settings import Settings
 from kb.store import MANIFEST
@@ -79,6 +81,7 @@ class Services:
         config = WorkerConfig(str(kb.home), settings.max_results, settings.query_memory_limit_mb)
         self.pool = WorkerPool(config, settings.query_workers)
         self.results = ResultCache(settings.result_cache_mb * 1024 * 1024)
+        self.answers = ResultCache(settings.result_cache_mb * 1024 * 1024 // 4)
         self.started = False
 
     async def start(self) -> None:
@@ -88,6 +91,31 @@ class Services:
 
     async def stop(self) -> None:
         await self.pool.close()
+
+    async def ask(self, question: str) -> tuple[bytes, bool]:
+        """The answer to ``question`` as JSON bytes, and whether it came from the cache.
+
+        Answered by a worker process under the query deadline: a question is turned into SPARQL that may
+        run as long as any query, so it must be stoppable; answers are kept until the next commit.
+        """
+        generation = await self.watcher.current()
+        key: CacheKey = (generation.content_hash, question, (), (), "answer", "")
+        cached = self.answers.get(key)
+        if cached is not None:
+            return cached.body, True
+        async with self.admission.slot():
+            reply = await self.pool.run(
+                AskJob(question, generation.content_hash),
+                deadline=self.settings.query_timeout,
+                wait=self.settings.queue_timeout,
+            )
+        if reply[0] != "ok":
+            _, status, kind, message = reply
+            raise Problem(status, message, kind="question-failed" if status >= 500 else "bad-question")
+        # Shaped by the API's model (the design's JSON contract) once, when made; a cached answer is as made.
+        body = AskAnswer.model_validate_json(reply[1]).model_dump_json().encode()
+        self.answers.put(key, CachedAnswer("application/json", body, False, 1))
+        return body, False
 
     def base_url(self, request: Request) -> str:
         """The service's public base URL (TRIALKB_PUBLIC_BASE_URL, or the one the request came to)."""

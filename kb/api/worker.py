@@ -1,4 +1,4 @@
-"""The query worker process: opens the KB once, then answers checked queries read from a pipe.
+"""The query worker process: opens the KB once, then answers checked queries and questions read from a pipe.
 
 A worker may be killed (SIGKILL) at any moment, which is how deadlines are enforced: neither a Python
 thread nor Oxigraph can interrupt a running query. Messages are pickled tuples over a
@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+import orjson
+
 from kb.errors import TrialKBError
 from kb.facade import KnowledgeBase
 from kb.sparql import QueryPlan, execute
 
 Reply = tuple[Any, ...]
-"""("ok", form, media type, body, truncated, count) or ("error", status, problem kind, message)."""
+"""For a query ("ok", form, media type, body, truncated, count), for a question ("ok", JSON bytes of the
+answer); ("error", status, problem kind, message) for either."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,26 @@ class QueryJob:
     base_iri: str
     generation: str
     prefixes: tuple[str, ...] | None = None  # `QueryPlan.prefixes`
+
+
+@dataclass(frozen=True)
+class AskJob:
+    """A plain-English question for `KnowledgeBase.ask`: its SPARQL may be as slow as any query, so it runs
+    where a deadline can stop it."""
+
+    question: str
+    generation: str
+
+
+def run_ask(kb: KnowledgeBase, job: AskJob) -> Reply:
+    """Answer one question on the worker's KB: the answer object of the design, as JSON bytes."""
+    if job.generation and job.generation != kb.manifest.sha256:
+        kb.reload()
+    try:
+        answer = kb.ask(job.question)
+    except TrialKBError as error:
+        return ("error", error.status, type(error).__name__, str(error))
+    return ("ok", orjson.dumps(answer.to_dict()))
 
 
 def run_job(kb: KnowledgeBase, job: QueryJob, max_results: int) -> Reply:
@@ -95,7 +118,7 @@ def main(connection: Connection, config: WorkerConfig) -> None:
         except (EOFError, OSError):
             return  # the server went away
         try:
-            reply = run_job(kb, job, config.max_results)
+            reply = run_ask(kb, job) if isinstance(job, AskJob) else run_job(kb, job, config.max_results)
         except Exception as error:  # noqa: BLE001 - any failure is the client's answer, not the worker's death
             reply = ("error", 500, "WorkerError", f"the query failed: {type(error).__name__}: {error}")
         connection.send_bytes(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -78,13 +79,25 @@ def web_router(
     environment = templates()
     router = APIRouter(include_in_schema=False)
 
-    def server_answer(question: str) -> dict[str, Any] | None:
-        """The answer rendered into the page for ``/?q=`` (so it shows without JavaScript), or None."""
+    async def server_answer(request: Request, question: str) -> dict[str, Any] | None:
+        """The answer rendered into the page for ``/?q=`` (so it shows without JavaScript), or None.
+
+        Asked like `/api/ask` (in a worker, under the deadline) when the app has its services; in process
+        otherwise (the page's router mounted on its own)."""
+        hub = getattr(request.app.state, "services", None)
         try:
-            answer = answer_dict(kb.ask(question[: settings.max_question_length]))
+            if hub is not None:
+                answer = orjson.loads((await hub.ask(question))[0])
+            else:
+                answer = answer_dict(
+                    await run_in_threadpool(kb.ask, question[: settings.max_question_length])
+                )
         except Exception as error:  # the page still works: its script asks /api/ask
             log.warning("server-side answer for %r failed: %s", question, error)
             return None
+        return await run_in_threadpool(with_context, answer)
+
+    def with_context(answer: dict[str, Any]) -> dict[str, Any]:
         for span in answer.get("evidence") or []:
             span["context"] = evidence_context(kb, span)
         answer["nct_ids"] = sorted(set(NCT_ID.findall(repr(answer))))
@@ -93,7 +106,7 @@ def web_router(
     @router.get("/")
     async def index(request: Request, q: str | None = Query(None, max_length=10_000)) -> HTMLResponse:
         question = (q or "").strip()
-        answer = await run_in_threadpool(server_answer, question) if question else None
+        answer = await server_answer(request, question) if question else None
         page = environment.get_template("index.html").render(
             question=question,
             answer=answer,

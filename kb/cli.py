@@ -201,7 +201,7 @@ def search(
     trial: str | None,
     mode: str,
 ) -> None:
-    """Ranked passages for TEXT: dense and keyword retrieval fused by reciprocal rank."""
+    """Ranked passages for TEXT: dense and keyword retrieval fused by normalised score."""
     if jsonl is not None:
         stream = sys.stdin if str(jsonl) == "-" else open(jsonl, encoding="utf-8")  # noqa: SIM115
         with stream:

@@ -440,7 +440,7 @@ class KnowledgeBase:
         trial: str | None = None,
         mode: str = "fused",
     ) -> list[Any]:
-        """Ranked passages for ``text`` (dense + BM25, fused by reciprocal rank), optionally filtered."""
+        """Ranked passages for ``text`` (dense + BM25, fused by normalised score), optionally filtered."""
         from kb.passage_search import search_passages
 
         return search_passages(self, text, k=k, document=document, trial=trial, mode=mode)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kb.qa import queries
+from kb.errors import QueryTimeout
+from kb.qa import execution, queries
 from kb.qa.context import QAContext, document_id, load_context
 from kb.qa.evidence import find_passage, pick, statements, value_check
 from kb.qa.model import Answer, AnswerValue, EvidenceSpan
@@ -20,6 +22,9 @@ if TYPE_CHECKING:
 
 TKB = queries.PREFIX_IRIS["tkb"]
 NOT_STATED = "not stated in the sources"
+MAX_TRIALS = 20
+"""Most trials one answer gives values for (or lists) when the question names none; past it the answer
+gives the first by name and says how many more there are."""
 
 
 def answer_question(kb: KnowledgeBase, question: str) -> Answer:
@@ -28,7 +33,13 @@ def answer_question(kb: KnowledgeBase, question: str) -> Answer:
     try:
         context = load_context(kb)
         parsed = understand(raw, context.index, kb.settings.max_question_length)
-        return _dispatch(kb, context, parsed, raw)
+        with execution.deadline(kb.settings.query_timeout):
+            return _dispatch(kb, context, parsed, raw)
+    except QueryTimeout:
+        seconds = kb.settings.query_timeout
+        return Answer.abstain(
+            raw, f"answering took longer than {seconds:g} s; name a trial to narrow the question"
+        )
     except Exception as error:  # noqa: BLE001 - a question must never crash the caller; say what failed
         print(f"note: question answering failed: {type(error).__name__}: {error}", file=sys.stderr)
         return Answer.abstain(raw, f"could not answer ({type(error).__name__})")
@@ -96,6 +107,39 @@ def scope(context: QAContext, q: Question) -> tuple[list[str], bool]:
     return everything, len(everything) == 1
 
 
+@dataclass(frozen=True)
+class Truncation:
+    """An answer over many trials cut to the first `MAX_TRIALS` (by name): how many it gives of how many."""
+
+    shown: int
+    total: int
+
+    @property
+    def note(self) -> str:
+        return (
+            f"{self.shown} of the {self.total} trials with a value, in order of name; "
+            "name a trial to ask about it alone"
+        )
+
+
+def trial_order(context: QAContext, trial: str) -> tuple[str, str]:
+    """How trials are ordered in answers and cut: by their label, then IRI."""
+    info = context.trials.get(trial)
+    return (info.label if info else "", trial)
+
+
+def bound_trials(
+    context: QAContext, rows: list[dict[str, Any]], named: bool
+) -> tuple[list[dict[str, Any]], Truncation | None]:
+    """The rows of at most `MAX_TRIALS` trials (the first by name) when the question named none."""
+    trials = {str(r["trial"]) for r in rows if r.get("trial") is not None}
+    if named or len(trials) <= MAX_TRIALS:
+        return rows, None
+    kept = set(sorted(trials, key=lambda t: trial_order(context, t))[:MAX_TRIALS])
+    bounded = [r for r in rows if r.get("trial") is None or str(r["trial"]) in kept]
+    return bounded, Truncation(len(kept), len(trials))
+
+
 def subject_label(context: QAContext, trial: str | None, group_label: str | None = None) -> str | None:
     display = context.trials[trial].display if trial and trial in context.trials else None
     if group_label and display:
@@ -130,11 +174,16 @@ def finish(
     sparql: str,
     confidence: float,
     multi: bool,
+    truncation: Truncation | None = None,
 ) -> Answer:
-    """An answer from (value, evidence, display text) items; abstains when there are none."""
+    """An answer from (value, evidence, display text) items; abstains when there are none. A truncated
+    answer says so in its text and its ``note``."""
     if not items:
         return Answer.abstain(raw, NOT_STATED, sparql=sparql, intent=q.intent)
     text = join_by_subject([(value.subject, shown) for value, _, shown in items], multi)
+    note = truncation.note if truncation is not None else None
+    if note:
+        text = f"{text} ({note})"
     spans: list[EvidenceSpan] = []
     for _, span, _ in items:
         if isinstance(span, tuple):
@@ -150,6 +199,8 @@ def finish(
         sparql,
         confidence * (0.75 if multi else 1.0),
         intent=q.intent,
+        note=note,
+        truncated=truncation is not None,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from kb.qa import queries
+from kb.qa import execution, queries
 from kb.qa.context import QAContext, document_id, passage_id
 from kb.qa.model import EvidenceSpan
 from kb.qa.render import states_date, states_name, states_number
@@ -24,7 +24,7 @@ def statements(kb: KnowledgeBase, pairs: Sequence[tuple[str, str]]) -> tuple[Sta
         return {}, None
     query = queries.evidence_query(unique)
     found: Statements = {}
-    for row in kb.select(query):
+    for row in execution.select_batched(kb, queries.evidence_query, unique):
         span = EvidenceSpan(
             document_id(str(row["document"])),
             passage_id(str(row["passage"])),

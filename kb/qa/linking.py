@@ -86,9 +86,12 @@ class EntityIndex:
     by_compact: dict[str, list[LinkedEntity]] = field(default_factory=dict)
     sensitive: dict[str, set[str]] = field(default_factory=dict)  # key -> surface forms that must match case
     fuzzy_names: list[tuple[str, LinkedEntity]] = field(default_factory=list)
+    in_kb_by_kind: dict[str, list[LinkedEntity]] = field(default_factory=dict)
 
     def add(self, entity: LinkedEntity) -> None:
         self.entities.append(entity)
+        if entity.in_kb:
+            self.in_kb_by_kind.setdefault(entity.kind, []).append(entity)
         for name in entity.names:
             key = name_key(name)
             if not key:
@@ -110,7 +113,7 @@ class EntityIndex:
                 self.fuzzy_names.append((key, entity))
 
     def kb_entities(self, kind: str) -> list[LinkedEntity]:
-        return [e for e in self.entities if e.kind == kind and e.in_kb]
+        return list(self.in_kb_by_kind.get(kind, ()))
 
     def find(self, text: str) -> list[Mention]:
         """Mentions in ``text``: longest n-gram first, non-overlapping; typos matched against KB names."""

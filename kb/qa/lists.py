@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from kb.qa import queries
-from kb.qa.answer import NOT_STATED, TKB, finish, scope, source_of
+from kb.qa import execution, queries
+from kb.qa.answer import MAX_TRIALS, NOT_STATED, TKB, Truncation, finish, scope, source_of, trial_order
 from kb.qa.context import QAContext
 from kb.qa.evidence import find_passage, pick, statements, value_check
 from kb.qa.model import Answer, AnswerValue, EvidenceSpan
@@ -48,7 +48,8 @@ def answer_list_drugs(kb: KnowledgeBase, context: QAContext, q: Question, raw: s
     for entity, relation in entities:
         query = queries.drugs_with_query(relation, [str(entity.iri)])
         found = {
-            str(r["drug"]): (str(r.get("drugLabel") or r["drug"]), str(r["g"])) for r in kb.select(query)
+            str(r["drug"]): (str(r.get("drugLabel") or r["drug"]), str(r["g"]))
+            for r in execution.select(kb, query)
         }
         drugs = found if drugs is None else {k: v for k, v in drugs.items() if k in found}
     items: list[tuple[AnswerValue, EvidenceSpan | None, str]] = []
@@ -66,7 +67,7 @@ def _trials_by_outcome(kb: KnowledgeBase, q: Question) -> tuple[dict[str, str], 
     op, threshold = q.comparison
     query = queries.outcome_query(q.endpoints, [])
     matched: dict[str, str] = {}
-    for row in kb.select(query):
+    for row in execution.select(kb, query):
         if row.get("unit") in {"%", None} and _compare(op, float(row["value"]), threshold):
             matched[str(row["trial"])] = str(row["outcome"])
     return matched, query
@@ -79,7 +80,7 @@ def answer_list_trials(kb: KnowledgeBase, context: QAContext, q: Question, raw: 
     for kind, relation in _RELATIONS:
         for entity in q.named(kind):
             query = queries.trials_with_query(relation, [str(entity.iri)])
-            rows = kb.select(query)
+            rows = execution.select(kb, query)
             trials = {str(r["trial"]) for r in rows}
             for row in rows:
                 via.setdefault(str(row["trial"]), (str(row["trial"]), TKB + "intervention"))
@@ -87,7 +88,7 @@ def answer_list_trials(kb: KnowledgeBase, context: QAContext, q: Question, raw: 
     organisations = [e for e in q.named("Organization")]
     for entity in organisations:
         query = queries.trials_with_query("organization", [str(entity.iri)])
-        trials = {str(r["trial"]) for r in kb.select(query)}
+        trials = {str(r["trial"]) for r in execution.select(kb, query)}
         selected = trials if selected is None else selected & trials
     if q.comparison is not None and q.endpoints:
         matched, query = _trials_by_outcome(kb, q)
@@ -98,9 +99,15 @@ def answer_list_trials(kb: KnowledgeBase, context: QAContext, q: Question, raw: 
         return Answer.abstain(raw, NOT_STATED, intent=q.intent)
     if selected is None:
         selected = set(context.trials)
-    found, _ = statements(kb, list(via.values()))
+    listed = sorted(selected, key=lambda t: context.trials[t].display if t in context.trials else t)
+    truncation = None
+    if len(listed) > MAX_TRIALS:  # the first by name, with the count of all
+        kept = set(sorted(listed, key=lambda t: trial_order(context, t))[:MAX_TRIALS])
+        listed = [t for t in listed if t in kept]
+        truncation = Truncation(len(listed), len(selected))
+    found, _ = statements(kb, [via[t] for t in listed if t in via])
     items: list[tuple[AnswerValue, EvidenceSpan | tuple[EvidenceSpan, ...] | None, str]] = []
-    for trial in sorted(selected, key=lambda t: context.trials[t].display if t in context.trials else t):
+    for trial in listed:
         info = context.trials.get(trial)
         label = info.display if info else trial.rsplit("/", 1)[-1]
         span = None
@@ -116,10 +123,20 @@ def answer_list_trials(kb: KnowledgeBase, context: QAContext, q: Question, raw: 
         source = info.documents[0] if info and info.documents else None
         items.append((AnswerValue(info.label if info else label, None, "trial", label, source), spans, label))
     if q.intent == "count_trials" and items:
-        answer = finish(raw, q, items, query, 0.85, False)
-        text = f"{len(items)} ({answer.answer})"
-        return Answer(raw, text, answer.values, answer.evidence, answer.sparql, 0.85, intent=q.intent)
-    return finish(raw, q, items, query, 0.85, False)
+        answer = finish(raw, q, items, query, 0.85, False, truncation)
+        text = f"{len(selected)} ({answer.answer})"
+        return Answer(
+            raw,
+            text,
+            answer.values,
+            answer.evidence,
+            answer.sparql,
+            0.85,
+            intent=q.intent,
+            note=answer.note,
+            truncated=answer.truncated,
+        )
+    return finish(raw, q, items, query, 0.85, False, truncation)
 
 
 def answer_yes_no(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> Answer:
@@ -131,7 +148,7 @@ def answer_yes_no(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) 
     text = q.text.lower()
     if re.search(r"chemo", text):
         query = queries.property_query("regimen", ("tkb:chemotherapyFree",), trials, [])
-        rows = kb.select(query)
+        rows = execution.select(kb, query)
         if rows:
             free = bool(rows[0]["value"])
             found, _ = statements(kb, [(str(rows[0]["node"]), str(rows[0]["p"]))])
@@ -154,7 +171,7 @@ def answer_yes_no(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) 
     )
     if markers and polarity:
         query = queries.property_query("group", ("tkb:positiveFor", "tkb:negativeFor"), trials, [])
-        for row in kb.select(query):
+        for row in execution.select(kb, query):
             if str(row["value"]) in {m.iri for m in markers}:
                 actual = "negative" if str(row["p"]).endswith("negativeFor") else "positive"
                 found, _ = statements(kb, [(str(row["node"]), str(row["p"]))])
@@ -173,7 +190,7 @@ def answer_yes_no(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) 
     drugs = q.named("Drug")
     if drugs and not q.endpoints:
         query = queries.property_query("trial", ("tkb:intervention",), trials, [])
-        rows = [r for r in kb.select(query) if str(r["value"]) in {d.iri for d in drugs}]
+        rows = [r for r in execution.select(kb, query) if str(r["value"]) in {d.iri for d in drugs}]
         if len({str(r["value"]) for r in rows}) == len(drugs):
             found, _ = statements(kb, [(str(r["node"]), str(r["p"])) for r in rows])
             spans = [

@@ -61,6 +61,8 @@ class Answer:
     reason: str | None = None
     source_kind: str = "kb"
     intent: str | None = field(default=None, compare=False)
+    note: str | None = None  # e.g. that an answer over many trials gives only the first of them
+    truncated: bool = False  # the answer covers only some of the trials that have a value
 
     @property
     def abstained(self) -> bool:
@@ -79,6 +81,10 @@ class Answer:
         if self.abstained:
             data["reason"] = self.reason or "not stated in the sources"
         data["source_kind"] = self.source_kind
+        if self.truncated:
+            data["truncated"] = True
+        if self.note:
+            data["note"] = self.note
         return data
 
     @classmethod

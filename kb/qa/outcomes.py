@@ -5,13 +5,22 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from kb.qa import queries
-from kb.qa.answer import NOT_STATED, TKB, finish, scope, source_of, subject_label, time_matches
+from kb.qa import execution, queries
+from kb.qa.answer import (
+    NOT_STATED,
+    TKB,
+    bound_trials,
+    finish,
+    scope,
+    source_of,
+    subject_label,
+    time_matches,
+)
 from kb.qa.context import QAContext
 from kb.qa.evidence import pick, statements, value_check
 from kb.qa.linking import fold
 from kb.qa.model import Answer, AnswerValue, EvidenceSpan
-from kb.qa.render import duration_text, json_number, with_unit
+from kb.qa.render import duration_text, json_number, plain_number, with_unit
 from kb.qa.understand import Question
 
 if TYPE_CHECKING:
@@ -40,12 +49,28 @@ def _population_score(q: Question, row: dict[str, Any]) -> int:
     return sum(1 for w in words if re.search(rf"\b{re.escape(w)}", label))
 
 
+def _position(text: str, value: Any) -> int:
+    """Where a number is written in a sentence (its first occurrence as a whole number), else past the end."""
+    found = re.search(rf"(?<![\d.]){re.escape(plain_number(value))}(?![\d])", text)
+    return found.start() if found else len(text)
+
+
 def answer_outcome(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> Answer:
     if not q.endpoints:
         return Answer.abstain(raw, f"the knowledge base has no such outcome; {NOT_STATED}", intent=q.intent)
     trials, named = scope(context, q)
-    query = queries.outcome_query(q.endpoints, trials if (q.trials or named) else [])
-    rows = [row for row in kb.select(query) if _statistic_ok(q, row)]
+    restrict = trials if (q.trials or named) else []
+    query = queries.outcome_query(q.endpoints, restrict)
+    if restrict:
+        found_rows = execution.select_batched(
+            kb,
+            lambda batch: queries.outcome_query(q.endpoints, batch),
+            restrict,
+            execution.TRIALS_PER_QUERY,
+        )
+    else:
+        found_rows = execution.select(kb, query)
+    rows = [row for row in found_rows if _statistic_ok(q, row)]
     if q.statistic is None and any("ratio" not in fold(str(r.get("statistic") or "")) for r in rows):
         rows = [r for r in rows if "ratio" not in fold(str(r.get("statistic") or ""))]
     # The most specific endpoint each trial reports (CR before CR/CRi).
@@ -61,15 +86,15 @@ def answer_outcome(kb: KnowledgeBase, context: QAContext, q: Question, raw: str)
     for row in rows:
         top[str(row["trial"])] = max(top.get(str(row["trial"]), 0), scores[id(row)])
     rows = [r for r in rows if scores[id(r)] == top[str(r["trial"])]]
+    # A question naming no trial, on a KB of many: the values of the first trials, saying so.
+    rows, truncation = bound_trials(context, rows, named)
     wants_count = q.count and q.statistic != "rate" and not re.search(r"\bpercent|%|\brate\b", q.text, re.I)
     found, _ = statements(kb, [(str(r["outcome"]), TKB + "numericValue") for r in rows])
     numerators, _ = (
         statements(kb, [(str(r["outcome"]), TKB + "numerator") for r in rows]) if wants_count else ({}, None)
     )
-    items: list[tuple[AnswerValue, EvidenceSpan | None, str]] = []
-    for row in sorted(
-        rows, key=lambda r: (str(r.get("trialLabel") or ""), str(r.get("populationLabel") or ""))
-    ):
+    ordered: list[tuple[tuple[Any, ...], tuple[AnswerValue, EvidenceSpan | None, str]]] = []
+    for row in rows:
         value, unit = row["value"], row.get("unit")
         pair = (str(row["outcome"]), TKB + "numericValue")
         if wants_count:
@@ -93,18 +118,35 @@ def answer_outcome(kb: KnowledgeBase, context: QAContext, q: Question, raw: str)
         qualifier = row.get("qualifier")
         if qualifier:
             shown = f"{qualifier} {shown}"
-        items.append(
+        # By trial and group; values of one group in the order their sentences state them.
+        order = (
+            str(row.get("trialLabel") or ""),
+            str(row.get("populationLabel") or ""),
+            span.document,
+            span.start,
+            _position(span.text, value),
+            str(row["outcome"]),
+        )
+        ordered.append(
             (
-                AnswerValue(
-                    json_number(value), str(unit) if unit else None, full_label, subject, source_of(row["g"])
+                order,
+                (
+                    AnswerValue(
+                        json_number(value),
+                        str(unit) if unit else None,
+                        full_label,
+                        subject,
+                        source_of(row["g"]),
+                    ),
+                    span,
+                    shown,
                 ),
-                span,
-                shown,
             )
         )
+    items = [item for _, item in sorted(ordered, key=lambda pair: pair[0])]
     trials_answered = {v.subject for v, _, _ in items}
     multi = not named and len({str(r["trial"]) for r in rows}) > 1
     confidence = 0.9 if best and min(best.values()) == 0 else 0.75
     if len(trials_answered) > 1 and not multi:
         multi = True
-    return finish(raw, q, items, query, confidence, multi)
+    return finish(raw, q, items, query, confidence, multi, truncation)

@@ -6,8 +6,17 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from kb.qa import queries, registry
-from kb.qa.answer import NOT_STATED, finish, scope, source_of, subject_label
+from kb.qa import execution, queries, registry
+from kb.qa.answer import (
+    NOT_STATED,
+    Truncation,
+    bound_trials,
+    finish,
+    scope,
+    source_of,
+    subject_label,
+    trial_order,
+)
 from kb.qa.context import QAContext
 from kb.qa.evidence import Check, find_passage, pick, statements, value_check
 from kb.qa.model import Answer, AnswerValue, EvidenceSpan
@@ -30,7 +39,21 @@ def _rows(
     kb: KnowledgeBase, via: str, predicates: tuple[str, ...], trials: list[str], nodes: list[str]
 ) -> tuple[list[dict[str, Any]], str]:
     query = queries.property_query(via, predicates, trials, nodes)
-    return kb.select(query), query
+    if trials:
+        rows = execution.select_batched(
+            kb,
+            lambda batch: queries.property_query(via, predicates, batch, nodes),
+            trials,
+            execution.TRIALS_PER_QUERY,
+        )
+    else:
+        rows = execution.select_batched(
+            kb,
+            lambda batch: queries.property_query(via, predicates, trials, batch),
+            nodes,
+            execution.TRIALS_PER_QUERY,
+        )
+    return rows, query
 
 
 def _filter_funders(
@@ -40,10 +63,12 @@ def _filter_funders(
     if q.role_filter == "company":
         organisations = {str(r["value"]) for r in rows + funding}
         if organisations:
-            typed = kb.select(
-                queries.with_prefixes(
-                    f"SELECT ?org ?type WHERE {{ {queries.values('org', sorted(organisations))} ?org tkb:organizationType ?type }}"
-                )
+            typed = execution.select_batched(
+                kb,
+                lambda batch: queries.with_prefixes(
+                    f"SELECT ?org ?type WHERE {{ {queries.values('org', batch)} ?org tkb:organizationType ?type }}"
+                ),
+                sorted(organisations),
             )
             companies = {
                 str(r["org"])
@@ -86,13 +111,16 @@ def answer_property(kb: KnowledgeBase, context: QAContext, q: Question, raw: str
         markers = [e.iri for e in q.named("Biomarker") + q.named("MolecularTarget")]
         rows = [r for r in rows if str(r["value"]) in markers] or ([] if markers else rows)
     rows = registry.choose_rows(q, rows)
+    truncation: Truncation | None = None
+    if spec.via != "drug":  # a drug's facts are not per trial
+        rows, truncation = bound_trials(context, rows, named)
     if spec.shape == "status":
-        return _status(kb, context, q, raw, rows, query, trials)
-    items = _items(kb, context, q, rows)
+        return _status(kb, context, q, raw, rows, query, trials, truncation)
+    items = _items(kb, context, q, rows, by_name=truncation is not None)
     if not items:
         return Answer.abstain(raw, _no_value_reason(kb, context, q, trials), sparql=query, intent=q.intent)
     multi = spec.via != "drug" and not named and len({str(r["trial"]) for r in rows if r.get("trial")}) > 1
-    answer = finish(raw, q, items, query, 0.9, multi)
+    answer = finish(raw, q, items, query, 0.9, multi, truncation)
     if all((value.source or "").startswith("registry/") for value, _, _ in items):
         return replace(answer, source_kind="registry")
     if not multi and len(trials) == 1:
@@ -125,6 +153,7 @@ def _status(
     rows: list[dict[str, Any]],
     query: str,
     trials: list[str],
+    truncation: Truncation | None = None,
 ) -> Answer:
     found = registry.status_answer(context, q, rows, trials, registry.records(kb, context))
     if found is None:
@@ -132,7 +161,19 @@ def _status(
     text, pairs = found
     values = tuple(value for value, _ in pairs)
     evidence = tuple(dict.fromkeys(span for _, span in pairs))
-    return Answer(raw, text, values, evidence, query, 0.9, source_kind="registry", intent=q.intent)
+    note = truncation.note if truncation is not None else None
+    return Answer(
+        raw,
+        f"{text} ({note})" if note else text,
+        values,
+        evidence,
+        query,
+        0.9,
+        source_kind="registry",
+        intent=q.intent,
+        note=note,
+        truncated=truncation is not None,
+    )
 
 
 def _display(q: Question, context: QAContext, row: dict[str, Any]) -> tuple[Any, str, list[str], str]:
@@ -151,7 +192,9 @@ def _display(q: Question, context: QAContext, row: dict[str, Any]) -> tuple[Any,
     return str(value), str(value), [str(value)], "name"
 
 
-def _items(kb: KnowledgeBase, context: QAContext, q: Question, rows: list[dict[str, Any]]) -> list[Item]:
+def _items(
+    kb: KnowledgeBase, context: QAContext, q: Question, rows: list[dict[str, Any]], by_name: bool = False
+) -> list[Item]:
     spec = q.prop
     assert spec is not None
     found, _ = statements(
@@ -179,7 +222,10 @@ def _items(kb: KnowledgeBase, context: QAContext, q: Question, rows: list[dict[s
         groups.setdefault((trial_key, str(row["node"])), []).append(row)
     items: list[Item] = []
     seen: set[tuple[str, str, bool]] = set()
-    for (trial, node), group in groups.items():
+    ordered = list(groups.items())
+    if by_name:  # a cut answer lists its trials in the order it chose them
+        ordered.sort(key=lambda item: trial_order(context, item[0][0]))
+    for (trial, node), group in ordered:
         subject = subject_label(
             context, trial or None, str(group[0].get("nodeLabel") or "") if spec.via == "group" else None
         )

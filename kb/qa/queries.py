@@ -27,11 +27,13 @@ _CURIE = re.compile(r"^(tkb|rdfs|schema|dcterms|skos|prov|rdf):[A-Za-z][A-Za-z0-
 NODE_PATTERNS: dict[str, str] = {
     "trial": "?trial a tkb:ClinicalTrial . BIND(?trial AS ?node)",
     "group": "?trial a tkb:ClinicalTrial ; (tkb:hasCohort|tkb:hasArm)? ?node .",
-    "publication": "?trial a tkb:ClinicalTrial . { ?trial tkb:reportedIn ?node } UNION { ?document tkb:about ?trial ; tkb:reports ?node }",
+    # One path rather than a UNION: over every trial of the 1,000-document benchmark KB the UNION took 3-8 s
+    # in Oxigraph, the path 80 ms.
+    "publication": "?trial a tkb:ClinicalTrial ; tkb:reportedIn|^tkb:about/tkb:reports ?node .",
     "document": "?node tkb:about ?trial .",
     "step": "?trial tkb:hasRegimen/tkb:hasStep ?node . OPTIONAL { ?node tkb:drug ?drug } OPTIONAL { ?node tkb:treatmentPhase ?stepPhase }",
     "funding": "?trial tkb:hasFunding ?node . OPTIONAL { ?node tkb:fundingRole ?role }",
-    "drug": "OPTIONAL { ?trial tkb:intervention ?node }",
+    "drug": "",  # a drug's own facts: the trials that give it are not asked for
     "regimen": "?trial tkb:hasRegimen ?node .",
 }
 
@@ -72,35 +74,41 @@ def property_query(via: str, predicates: Sequence[str], trials: Sequence[str], n
         restrict.append(values("trial", trials))
     if nodes:
         restrict.append(values("node", nodes))
-    body = "\n  ".join(
-        [
-            *restrict,
-            f"VALUES ?p {{ {' '.join(curie(p) for p in predicates)} }}",
-            NODE_PATTERNS[via],
-            "GRAPH ?g { ?node ?p ?value }",
-            "OPTIONAL { ?value rdfs:label ?valueLabel }",
-            "OPTIONAL { ?trial rdfs:label ?trialLabel }",
-            "OPTIONAL { ?node rdfs:label ?nodeLabel }",
-        ]
-    )
+    patterns = [
+        *restrict,
+        f"VALUES ?p {{ {' '.join(curie(p) for p in predicates)} }}",
+        NODE_PATTERNS[via],
+        "GRAPH ?g { ?node ?p ?value }",
+        "OPTIONAL { ?value rdfs:label ?valueLabel }",
+        "OPTIONAL { ?trial rdfs:label ?trialLabel }" if via != "drug" else "",
+        "OPTIONAL { ?node rdfs:label ?nodeLabel }",
+    ]
+    body = "\n  ".join(pattern for pattern in patterns if pattern)
     extra = {
         "step": " ?drug ?stepPhase",
         "funding": " ?role",
     }.get(via, "")
+    trial = "" if via == "drug" else "?trial ?trialLabel "
     return with_prefixes(
-        f"SELECT DISTINCT ?trial ?trialLabel ?node ?nodeLabel ?p ?value ?valueLabel ?g{extra} WHERE {{\n  {body}\n}}"
+        f"SELECT DISTINCT {trial}?node ?nodeLabel ?p ?value ?valueLabel ?g{extra} WHERE {{\n  {body}\n}}"
     )
 
 
 def outcome_query(endpoints: Sequence[str], trials: Sequence[str]) -> str:
     """Outcome measurements of the endpoints (optionally of some trials): value, unit, statistic, group."""
-    restrict = [values("endpoint", endpoints)]
-    if trials:
-        restrict.append(values("trial", trials))
+    # Bound to trials, the query starts from them and their outcomes, and meets the endpoints after: with
+    # the endpoint's VALUES first, Oxigraph walks every outcome of that endpoint in the KB (20 ms on the
+    # 1,000-document benchmark KB, against 0.5 ms).
+    start = (
+        [values("trial", trials), "?trial tkb:hasOutcome ?outcome ."]
+        if trials
+        else [values("endpoint", endpoints)]
+    )
     body = "\n  ".join(
         [
-            *restrict,
+            *start,
             "GRAPH ?g { ?outcome tkb:measures ?endpoint ; tkb:numericValue ?value . }",
+            *([values("endpoint", endpoints)] if trials else []),
             "OPTIONAL { ?endpoint rdfs:label ?endpointLabel }",
             "OPTIONAL { ?outcome tkb:unitLabel ?unit }",
             "OPTIONAL { ?outcome tkb:statistic ?statistic }",
@@ -109,7 +117,7 @@ def outcome_query(endpoints: Sequence[str], trials: Sequence[str]) -> str:
             "OPTIONAL { ?outcome tkb:numerator ?numerator }",
             "OPTIONAL { ?outcome tkb:denominator ?denominator }",
             "OPTIONAL { ?outcome tkb:valueQualifier ?qualifier }",
-            "?trial tkb:hasOutcome ?outcome .",
+            *([] if trials else ["?trial tkb:hasOutcome ?outcome ."]),
             "OPTIONAL { ?trial rdfs:label ?trialLabel }",
         ]
     )

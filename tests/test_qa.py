@@ -1,15 +1,22 @@
-"""Question understanding: normalisation, entity linking (synonyms, abbreviations, typos, ids) and intents."""
+"""Question understanding: normalisation, entity linking (synonyms, abbreviations, typos, ids) and intents;
+answers on a KB of many trials: bounded, and saying so."""
 
 from __future__ import annotations
 
 import pytest
+import support  # noqa: F401 - puts bench/ on the path, for synthetic_docs
+from synthetic_docs import write_corpus
 
+import kb.qa.answer as answer_module
 from kb.errors import QueryRejected
+from kb.facade import KnowledgeBase
+from kb.qa import execution
 from kb.qa.linking import EntityIndex, build_index
 from kb.qa.model import Answer, AnswerValue, EvidenceSpan
-from kb.qa.queries import iri, property_query
+from kb.qa.queries import iri, property_query, values
 from kb.qa.render import states_date, states_number, with_unit
 from kb.qa.understand import normalise, understand
+from kb.settings import Settings
 
 RES = "https://w3id.org/trialkb/resource/"
 TKB = "https://w3id.org/trialkb/ontology#"
@@ -193,3 +200,76 @@ def test_answer_json_shape() -> None:
     ]
     abstained = Answer.abstain("q?", "not stated in the sources").to_dict()
     assert abstained["abstained"] is True and abstained["answer"] is None and abstained["reason"]
+
+
+# ---------------------------------------------------------------- a KB of many trials
+
+
+@pytest.fixture(scope="module")
+def many_trials_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """Five synthetic trials (S10000-S10004), each reporting a complete remission rate."""
+    home = tmp_path_factory.mktemp("qa-many")
+    kb = KnowledgeBase(home / "kb")
+    report = kb.ingest(write_corpus(home / "sources", 5))
+    assert not report.failed, report
+    return kb
+
+
+@pytest.fixture
+def two_at_most(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answers over many trials give two at most (20 by default; five trials stand in for a large KB)."""
+    monkeypatch.setattr(answer_module, "MAX_TRIALS", 2)
+
+
+@pytest.mark.usefixtures("two_at_most")
+def test_a_question_naming_no_trial_is_bounded_and_says_so(many_trials_kb: KnowledgeBase) -> None:
+    answer = many_trials_kb.ask("What was the complete remission rate?")
+    assert not answer.abstained and answer.truncated
+    assert answer.note is not None and "first 2 of 5 trials" in answer.note
+    assert answer.note in (answer.answer or "")  # in the text too: never silently partial
+    assert {value.subject.split()[0] for value in answer.values if value.subject} == {"S10000", "S10001"}
+    data = answer.to_dict()
+    assert data["truncated"] is True and data["note"] == answer.note
+
+
+@pytest.mark.usefixtures("two_at_most")
+def test_a_property_of_every_trial_is_bounded(many_trials_kb: KnowledgeBase) -> None:
+    answer = many_trials_kb.ask("What is the ClinicalTrials.gov identifier?")
+    assert answer.truncated and [value.value for value in answer.values] == ["NCT90000000", "NCT90000001"]
+
+
+@pytest.mark.usefixtures("two_at_most")
+def test_a_count_counts_every_trial_but_lists_the_first(many_trials_kb: KnowledgeBase) -> None:
+    answer = many_trials_kb.ask("How many trials are there?")
+    assert answer.truncated and (answer.answer or "").startswith("5 (")
+    assert len(answer.values) == 2 and "trials that match" in (answer.note or "")
+
+
+@pytest.mark.usefixtures("two_at_most")
+def test_a_question_naming_a_trial_is_not_cut(many_trials_kb: KnowledgeBase) -> None:
+    answer = many_trials_kb.ask("What was the complete remission rate of S10003?")
+    assert not answer.abstained and not answer.truncated and answer.note is None
+    assert "truncated" not in answer.to_dict()
+    assert all((value.subject or "").startswith("S10003") for value in answer.values)
+
+
+def test_a_question_past_its_deadline_abstains(many_trials_kb: KnowledgeBase) -> None:
+    late = KnowledgeBase(many_trials_kb.home, settings=Settings(query_timeout=-1.0))
+    answer = late.ask("What was the complete remission rate?")
+    assert answer.abstained and "longer than" in (answer.reason or "")
+
+
+def test_long_iri_lists_are_bound_in_batches() -> None:
+    """Oxigraph's join order flips past ten VALUES rows: lists are run a few at a time, rows kept in order."""
+    seen: list[str] = []
+
+    class Recorder:
+        def select(self, query: str) -> list[dict[str, object]]:
+            seen.append(query)
+            return [{"n": query.count("<")}]
+
+    items = [f"{RES}trial/T{n}" for n in range(20)]
+    rows = execution.select_batched(Recorder(), lambda batch: values("trial", batch), items)  # type: ignore[arg-type]
+    assert len(seen) == 3 and [row["n"] for row in rows] == [8, 8, 4]
+    assert execution.select_batched(Recorder(), lambda batch: values("trial", batch), items[:3])  # type: ignore[arg-type]
+    assert len(seen) == 4

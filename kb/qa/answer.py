@@ -113,13 +113,11 @@ class Truncation:
 
     shown: int
     total: int
+    what: str = "with a value"
 
     @property
     def note(self) -> str:
-        return (
-            f"{self.shown} of the {self.total} trials with a value, in order of name; "
-            "name a trial to ask about it alone"
-        )
+        return f"the first {self.shown} of {self.total} trials {self.what}, by name; name a trial to ask about one"
 
 
 def trial_order(context: QAContext, trial: str) -> tuple[str, str]:
@@ -128,16 +126,26 @@ def trial_order(context: QAContext, trial: str) -> tuple[str, str]:
     return (info.label if info else "", trial)
 
 
+def first_trials(
+    context: QAContext, trials: set[str], what: str = "with a value"
+) -> tuple[set[str], Truncation | None]:
+    """At most `MAX_TRIALS` of the trials, the first by name, and the truncation when that cut any."""
+    if len(trials) <= MAX_TRIALS:
+        return trials, None
+    kept = set(sorted(trials, key=lambda t: trial_order(context, t))[:MAX_TRIALS])
+    return kept, Truncation(len(kept), len(trials), what)
+
+
 def bound_trials(
     context: QAContext, rows: list[dict[str, Any]], named: bool
 ) -> tuple[list[dict[str, Any]], Truncation | None]:
     """The rows of at most `MAX_TRIALS` trials (the first by name) when the question named none."""
-    trials = {str(r["trial"]) for r in rows if r.get("trial") is not None}
-    if named or len(trials) <= MAX_TRIALS:
+    if named:
         return rows, None
-    kept = set(sorted(trials, key=lambda t: trial_order(context, t))[:MAX_TRIALS])
-    bounded = [r for r in rows if r.get("trial") is None or str(r["trial"]) in kept]
-    return bounded, Truncation(len(kept), len(trials))
+    kept, truncation = first_trials(context, {str(r["trial"]) for r in rows if r.get("trial") is not None})
+    if truncation is None:
+        return rows, None
+    return [r for r in rows if r.get("trial") is None or str(r["trial"]) in kept], truncation
 
 
 def subject_label(context: QAContext, trial: str | None, group_label: str | None = None) -> str | None:

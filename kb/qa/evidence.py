@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from kb.qa import execution, queries
 from kb.qa.context import QAContext, document_id, passage_id
 from kb.qa.model import EvidenceSpan
-from kb.qa.render import states_date, states_name, states_number
+from kb.qa.render import name_matcher, states_date, states_number
 
 if TYPE_CHECKING:
     from kb.facade import KnowledgeBase
@@ -42,8 +42,7 @@ def value_check(value: Any, kind: str, names: Sequence[str] = ()) -> Check:
         return lambda text: states_number(text, value)
     if kind == "date":
         return lambda text: states_date(text, str(value))
-    candidates = list(names) or [str(value)]
-    return lambda text: states_name(text, candidates)
+    return name_matcher(list(names) or [str(value)])
 
 
 def pick(

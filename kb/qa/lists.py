@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 from kb.qa import execution, queries
-from kb.qa.answer import MAX_TRIALS, NOT_STATED, TKB, Truncation, finish, scope, source_of, trial_order
+from kb.qa.answer import NOT_STATED, TKB, finish, first_trials, scope, source_of
 from kb.qa.context import QAContext
 from kb.qa.evidence import find_passage, pick, statements, value_check
 from kb.qa.model import Answer, AnswerValue, EvidenceSpan
@@ -99,12 +99,8 @@ def answer_list_trials(kb: KnowledgeBase, context: QAContext, q: Question, raw: 
         return Answer.abstain(raw, NOT_STATED, intent=q.intent)
     if selected is None:
         selected = set(context.trials)
-    listed = sorted(selected, key=lambda t: context.trials[t].display if t in context.trials else t)
-    truncation = None
-    if len(listed) > MAX_TRIALS:  # the first by name, with the count of all
-        kept = set(sorted(listed, key=lambda t: trial_order(context, t))[:MAX_TRIALS])
-        listed = [t for t in listed if t in kept]
-        truncation = Truncation(len(listed), len(selected))
+    kept, truncation = first_trials(context, selected, "that match")  # a count still counts them all
+    listed = sorted(kept, key=lambda t: context.trials[t].display if t in context.trials else t)
     found, _ = statements(kb, [via[t] for t in listed if t in via])
     items: list[tuple[AnswerValue, EvidenceSpan | tuple[EvidenceSpan, ...] | None, str]] = []
     for trial in listed:
@@ -123,8 +119,9 @@ def answer_list_trials(kb: KnowledgeBase, context: QAContext, q: Question, raw: 
         source = info.documents[0] if info and info.documents else None
         items.append((AnswerValue(info.label if info else label, None, "trial", label, source), spans, label))
     if q.intent == "count_trials" and items:
-        answer = finish(raw, q, items, query, 0.85, False, truncation)
-        text = f"{len(selected)} ({answer.answer})"
+        answer = finish(raw, q, items, query, 0.85, False)
+        note = truncation.note if truncation is not None else None
+        text = f"{len(selected)} ({answer.answer})" + (f" ({note})" if note else "")
         return Answer(
             raw,
             text,
@@ -133,8 +130,8 @@ def answer_list_trials(kb: KnowledgeBase, context: QAContext, q: Question, raw: 
             answer.sparql,
             0.85,
             intent=q.intent,
-            note=answer.note,
-            truncated=answer.truncated,
+            note=note,
+            truncated=truncation is not None,
         )
     return finish(raw, q, items, query, 0.85, False, truncation)
 

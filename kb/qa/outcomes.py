@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kb.qa import execution, queries
@@ -41,12 +42,18 @@ def _statistic_ok(q: Question, row: dict[str, Any]) -> bool:
     return True
 
 
-def _population_score(q: Question, row: dict[str, Any]) -> int:
-    label = fold(str(row.get("populationLabel") or ""))
-    if not label:
-        return 0
+def _population_scorer(q: Question) -> Callable[[dict[str, Any]], int]:
+    """How many of the question's words (over three letters) a row's group label has."""
     words = {w for w in re.findall(r"[a-z0-9]+", fold(q.text)) if len(w) > 3}
-    return sum(1 for w in words if re.search(rf"\b{re.escape(w)}", label))
+    patterns = [re.compile(rf"\b{re.escape(w)}") for w in words]
+
+    def score(row: dict[str, Any]) -> int:
+        label = fold(str(row.get("populationLabel") or ""))
+        if not label:
+            return 0
+        return sum(1 for pattern in patterns if pattern.search(label))
+
+    return score
 
 
 def _position(text: str, value: Any) -> int:
@@ -81,7 +88,8 @@ def answer_outcome(kb: KnowledgeBase, context: QAContext, q: Question, raw: str)
         best[trial] = min(best.get(trial, 99), rank.get(str(row["endpoint"]), 99))
     rows = [r for r in rows if rank.get(str(r["endpoint"]), 99) == best[str(r["trial"])]]
     # Within a trial, the groups the question names (by words of the group's label), when it names any.
-    scores = {id(r): _population_score(q, r) for r in rows}
+    population_score = _population_scorer(q)
+    scores = {id(r): population_score(r) for r in rows}
     top: dict[str, int] = {}
     for row in rows:
         top[str(row["trial"])] = max(top.get(str(row["trial"]), 0), scores[id(row)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -111,11 +112,29 @@ def states_date(passage: str, value: str) -> bool:
     )
 
 
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]+")
+
+
 def states_name(passage: str, names: tuple[str, ...] | list[str]) -> bool:
     """Whether the passage writes one of the names (case-insensitive, hyphen- and space-tolerant)."""
-    flat = re.sub(r"[\s\-\u2010-\u2015]+", " ", passage.lower())
-    for name in names:
-        key = re.sub(r"[\s\-\u2010-\u2015]+", " ", name.lower()).strip()
-        if key and re.search(rf"(?<![a-z0-9]){re.escape(key)}(?![a-z0-9])", flat):
-            return True
-    return False
+    return name_matcher(names)(passage)
+
+
+def name_matcher(names: Sequence[str]) -> Callable[[str], bool]:
+    """`states_name` for fixed names, compiled once: a test run over many passages (every passage of a
+    large KB, when a value has no statement to point at)."""
+    keys = [key for key in (_SEPARATORS.sub(" ", name.lower()).strip() for name in names) if key]
+    if not keys:
+        return lambda _passage: False
+    pattern = re.compile("|".join(rf"(?<![a-z0-9]){re.escape(key)}(?![a-z0-9])" for key in keys))
+    # Each key's longest word appears in the lower-cased passage whenever the key does (separators only
+    # change between words): a cheap test that rules out most passages before the flattening.
+    words = tuple(dict.fromkeys(max(key.split(" "), key=len) for key in keys))
+
+    def states(passage: str) -> bool:
+        lowered = passage.lower()
+        if not any(word in lowered for word in words):
+            return False
+        return pattern.search(_SEPARATORS.sub(" ", lowered)) is not None
+
+    return states

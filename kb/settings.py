@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `trialkb serve` listens on.")
     port: int = Field(8000, description="Port `trialkb serve` listens on.")
     query_timeout: float = Field(
-        10.0, description="Deadline in seconds for one SPARQL query; the query is killed past it."
+        10.0, description="Deadline in seconds for one SPARQL query or question; the query is killed past it."
     )
     max_query_length: int = Field(20_000, description="Longest SPARQL query accepted, in characters.")
     max_query_nesting: int = Field(

@@ -63,6 +63,10 @@ class AskAnswer(BaseModel):
     sparql: str | None = None
     confidence: float = 0.0
     reason: str | None = None
+    truncated: bool | None = Field(
+        None, description="True when the answer lists only some of the trials that have a value (see `note`)."
+    )
+    note: str | None = Field(None, description="Why the answer is partial, and how to ask for the rest.")
 
 
 class SearchResults(BaseModel):

@@ -113,7 +113,9 @@ class Services:
             _, status, kind, message = reply
             raise Problem(status, message, kind="question-failed" if status >= 500 else "bad-question")
         # Shaped by the API's model (the design's JSON contract) once, when made; a cached answer is as made.
-        body = AskAnswer.model_validate_json(reply[1]).model_dump_json().encode()
+        model = AskAnswer.model_validate_json(reply[1])
+        partial_only = {name for name in ("truncated", "note") if getattr(model, name) is None}
+        body = model.model_dump_json(exclude=partial_only).encode()
         self.answers.put(key, CachedAnswer("application/json", body, False, 1))
         return body, False
 

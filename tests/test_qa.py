@@ -132,6 +132,10 @@ def test_lexicon_entities_outside_the_kb_are_recognised(index: EntityIndex) -> N
         ("Which trials had a complete remission rate above 90%?", "list_trials", None),
         ("Did the regimen include chemotherapy?", "yesno", None),
         ("Who won the 2018 World Cup?", "none", None),
+        ("When did the trial start?", "property", "start_date"),
+        ("What date did the study begin?", "property", "start_date"),
+        ("When will the study be completed?", "property", "completion_date"),
+        ("When was the study published?", "property", "date_published"),
     ],
 )
 def test_intents(index: EntityIndex, text: str, intent: str, detail: str | None) -> None:
@@ -139,6 +143,11 @@ def test_intents(index: EntityIndex, text: str, intent: str, detail: str | None)
     assert question.intent == intent, question
     if detail is not None:
         assert question.prop is not None and question.prop.name == detail
+
+
+def test_registry_dates_are_not_read_into_drug_timing(index: EntityIndex) -> None:
+    question = understand("When did patients start blinatumomab?", index)
+    assert question.prop is None or question.prop.name not in {"start_date", "completion_date"}
 
 
 def test_outcome_details(index: EntityIndex) -> None:

@@ -3,6 +3,9 @@ record's field as evidence), article and registry values side by side, abstentio
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import pytest
 import support
 from support import DATA
@@ -107,3 +110,27 @@ def test_without_a_record_registry_questions_say_how_to_import_it(articles_kb: K
             assert answer.reason == "no registry record imported; run trialkb link NCT03739814", answer
     enrolled = articles_kb.ask("How many patients were enrolled?")
     assert enrolled.answer == "33"
+
+
+def test_registry_dates_with_their_kind(linked_kb: KnowledgeBase, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    started = linked_kb.ask("When did the trial start?")
+    assert started.answer == "2018-11-16 (actual)" and started.source_kind == "registry"
+    assert all(v.source == "registry/NCT03739814" for v in started.values)
+    # The shared record states no completion date: a record that does (as estimates) is answered with both.
+    record = json.loads(support.SHARED_RECORD.read_text(encoding="utf-8"))
+    status = record.get("protocolSection", record)["statusModule"]
+    status["primaryCompletionDateStruct"] = {"date": "2026-12-31", "type": "ESTIMATED"}
+    status["completionDateStruct"] = {"date": "2027-06", "type": "ESTIMATED"}
+    (tmp_path / "record.json").write_text(json.dumps(record), encoding="utf-8")
+    relinked = KnowledgeBase(shutil.copytree(linked_kb.home, tmp_path / "kb"))
+    relinked.link(["NCT03739814"], tmp_path / "record.json")
+    completed = relinked.ask("When will the study be completed?")
+    assert (
+        completed.answer == "primary completion 2026-12-31 (estimated), study completion 2027-06 (estimated)"
+    )
+    assert completed.source_kind == "registry"
+
+
+def test_registry_dates_without_a_record_say_how_to_import_it(articles_kb: KnowledgeBase) -> None:
+    answer = articles_kb.ask("When did the trial start?")
+    assert answer.abstained and "trialkb link" in (answer.reason or "")

@@ -23,6 +23,8 @@ class PropertySpec:
     value: str = "literal"  # literal | entity | number | date
     shape: str = "list"  # list | single | range | cycles | marker | count
     needs: tuple[str, ...] = ()  # entity kinds the question must name
+    avoids: tuple[str, ...] = ()  # entity kinds that make the cue mean something else ("start blinatumomab")
+    unless: re.Pattern[str] | None = None  # words that make the cue mean something else ("enrollment start")
 
 
 def _cue(pattern: str) -> re.Pattern[str]:
@@ -61,6 +63,34 @@ PROPERTIES: tuple[PropertySpec, ...] = (
         ("tkb:journal",),
         "journal",
         value="entity",
+    ),
+    # Registry dates, ahead of the publication date: "what date did the trial start" asks for the former.
+    PropertySpec(
+        "start_date",
+        _cue(
+            r"\bwhen (?:did|does|do|was|is|will)\b.*\b(?:start\w*|begin\w*|began|begun|open(?:ed)?|launch\w*|initiat\w*|kick\w* off)\b|"
+            r"\bstart(?:ing)? date\b|\bdate .*\b(?:start\w*|began|begin\w*|open(?:ed)?)\b|\b(?:study|trial) start\b"
+        ),
+        "trial",
+        ("tkb:startDate",),
+        "start date",
+        value="date",
+        shape="single",
+        avoids=("Drug", "DrugClass"),
+        unless=_cue(r"\b(?:enrol\w*|recruit\w*|accru\w*|patients?|participants?|treatment|therapy|dosing)\b"),
+    ),
+    PropertySpec(
+        "completion_date",
+        _cue(
+            r"\bwhen (?:did|does|do|was|is|will|would)\b.*\b(?:complet\w*|finish\w*|end(?:ed|s)?|conclud\w*|clos(?:e|ed|es))\b|"
+            r"\bcompletion date\b|\bdate .*\b(?:complet\w*|finish\w*|end(?:ed|s)?)\b|\b(?:study|trial) (?:completion|end)\b"
+        ),
+        "trial",
+        ("tkb:primaryCompletionDate", "tkb:completionDate"),
+        "completion date",
+        value="date",
+        avoids=("Drug", "DrugClass"),
+        unless=_cue(r"\b(?:enrol\w*|recruit\w*|accru\w*|patients?|participants?|treatment|therapy|dosing)\b"),
     ),
     PropertySpec(
         "date_published",

@@ -56,6 +56,23 @@ def _rows(
     return rows, query
 
 
+# A registry date's kind (ACTUAL or ESTIMATED) hangs off the trial next to it, by the date's name + "Type".
+_DATE_WORDS = {"primaryCompletionDate": "primary completion", "completionDate": "study completion"}
+
+
+def _with_date_kinds(kb: KnowledgeBase, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Registry date rows with ``dateKind`` ("actual", "estimated") read from the record, where it says."""
+    wanted = {(str(r["node"]), str(r["p"]), str(r["g"])) for r in rows if registry.is_registry(r["g"])}
+    kinds: dict[tuple[str, str, str], str] = {}
+    for node, predicate, graph in sorted(wanted):
+        found = kb.select(
+            f"SELECT ?kind WHERE {{ GRAPH <{graph}> {{ <{node}> <{predicate}Type> ?kind }} }} LIMIT 1"
+        )
+        if found:
+            kinds[(node, predicate, graph)] = str(found[0]["kind"]).lower()
+    return [{**r, "dateKind": kinds.get((str(r["node"]), str(r["p"]), str(r["g"])))} for r in rows]
+
+
 def _filter_funders(
     kb: KnowledgeBase, q: Question, trials: list[str], rows: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -111,6 +128,8 @@ def answer_property(kb: KnowledgeBase, context: QAContext, q: Question, raw: str
         markers = [e.iri for e in q.named("Biomarker") + q.named("MolecularTarget")]
         rows = [r for r in rows if str(r["value"]) in markers] or ([] if markers else rows)
     rows = registry.choose_rows(q, rows)
+    if spec.value == "date" and spec.name in registry.REGISTRY_ONLY:
+        rows = _with_date_kinds(kb, rows)
     truncation: Truncation | None = None
     if spec.via != "drug":  # a drug's facts are not per trial
         rows, truncation = bound_trials(context, rows, named)
@@ -188,7 +207,13 @@ def _display(q: Question, context: QAContext, row: dict[str, Any]) -> tuple[Any,
         unit = "years" if spec.name in _AGE_PROPERTIES else None
         return json_number(value), with_unit(value, unit), [], "number"
     if spec.value == "date":
-        return str(value), str(value), [], "date"
+        shown = str(value)
+        if row.get("dateKind"):
+            shown = f"{shown} ({row['dateKind']})"
+        word = (
+            _DATE_WORDS.get(str(row.get("p") or "").rsplit("#", 1)[-1]) if len(spec.predicates) > 1 else None
+        )
+        return str(value), f"{word} {shown}" if word else shown, [], "date"
     return str(value), str(value), [str(value)], "name"
 
 

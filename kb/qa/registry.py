@@ -40,7 +40,7 @@ _FIELDS: dict[str, tuple[str, str]] = {
 # Properties the registry states as well as articles: both sources are given side by side.
 SIDE_BY_SIDE = frozenset({"phase", "sponsor", "primary_endpoint", "enrolled_count"})
 # Properties only a registry record states.
-REGISTRY_ONLY = frozenset({"registry_status"})
+REGISTRY_ONLY = frozenset({"registry_status", "start_date", "completion_date"})
 
 _MENTIONS_REGISTRY = re.compile(
     r"\bregist(?:ry|ered|ration)\b|clinical ?trials(?:\.gov| gov)?\b|\bct\.gov\b", re.IGNORECASE

@@ -276,7 +276,7 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
         return Question(intent="list_drugs", unexplained=tuple(_unexplained(text, spans)), **base)
     bibliographic = {"nct_id", "doi", "first_author", "journal", "date_published", "sponsor", "funders"}
     bibliographic |= {"conducted_by", "trial_name", "primary_endpoint", "phase", "median_age", "age_range"}
-    bibliographic |= {"registry_status"}
+    bibliographic |= {"registry_status", "start_date", "completion_date"}
     if has_endpoint and (prop is None or prop.name not in bibliographic):
         return Question(intent="outcome", unexplained=tuple(_unexplained(text, spans)), **base)
     if prop is not None:
@@ -301,6 +301,8 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
 def _property(text: str, kinds: set[str]) -> PropertySpec | None:
     for spec in catalog.PROPERTIES:
         if spec.needs and not set(spec.needs) & kinds:
+            continue
+        if set(spec.avoids) & kinds or (spec.unless is not None and spec.unless.search(text)):
             continue
         if spec.name == "marker_status" and not kinds & {"Biomarker", "MolecularTarget"}:
             continue

@@ -33,6 +33,29 @@ _TIME_AFTER = re.compile(rf"^[^.;%]{{0,30}}?\bat\s+(?P<n>{NUMBER})\s+(?P<unit>ye
 _GROUP_AFTER = re.compile(
     r"^\s*(?:\([^)]*\)\s*)?(?:in|for|with)\s+the\s+(?P<name>[\w-]+(?:\s+[\w-]+){0,2}?)\s+(?P<kind>group|arm)\b"
 )
+_GROUP_NAME = re.compile(r"\bthe\s+(?P<name>[\w-]+(?:\s+[\w-]+){0,2}?)\s+(?P<kind>group|arm)\b")
+_TIME_BETWEEN = re.compile(rf"^[^.;%]{{0,30}}?\bat\s+(?P<n>{NUMBER})\s+(?P<unit>years?|months?)\b", re.I)
+"""A time point between an endpoint and its values: "the rate of overall survival at 12 months was 69%"."""
+_AT_TIME = re.compile(r"\b(?:at|by)\s+$", re.I)
+"""Before a duration that is a time point, not a value ("at 12 months")."""
+_REGIMEN_AFTER = re.compile(
+    rf"^\s*(?:with\s+|among\s+(?:the\s+)?{_PEOPLE}\s+(?:who\s+(?:were\s+)?)?"
+    r"(?:receiving|received|assigned\s+to|randomi[sz]ed\s+to|treated\s+with|given)\s+)"
+    r"(?:the\s+)?(?P<name>[\w'-]+(?:\s+[\w'-]+){0,3}?)"
+    r"(?=\s*(?:[,;)]|\.(?!\d)|$|\s(?:compared|versus|vs\b|and\b|in\s+the\b|at\b)))",
+    re.I,
+)
+"""A value's comparison group named by its treatment: "47% with the study-drug combination, compared with 19%
+with placebo", "12% among patients receiving chemotherapy alone"."""
+_CONTROLS = re.compile(
+    r"^(?:placebo|observation|chemotherapy\s+(?:alone|only)|standard(?:\s+of)?\s+care|standard\s+(?:therapy|treatment)"
+    r"|best\s+supportive\s+care|investigator'?s\s+choice(?:\s+of\s+(?:therapy|chemotherapy))?)$",
+    re.I,
+)
+_REGIMEN_WORDS = frozenset(
+    "plus and with combination combined regimen therapy treatment alone only monotherapy chemotherapy".split()
+)
+"""Words a regimen phrase may hold beside its drugs ("drug A plus chemotherapy", "the drug B combination")."""
 _RATIO = re.compile(
     rf"(?P<num>{NUMBER})\s+of\s+(?:the\s+)?(?P<den>{NUMBER})\s+(?:\w+\s+)?{_PEOPLE}?\s*\(\s*$"
 )
@@ -89,7 +112,9 @@ def _values(passage: Passage) -> list[tuple[Decimal, str, int, int]]:
             found.append((number, "%", passage.start + match.start(), passage.start + match.end()))
     for match in _TIME_VALUE.finditer(passage.text):
         number = parse_number(match.group("n"))
-        if number is not None:
+        if number is not None and not _AT_TIME.search(
+            passage.text[max(0, match.start() - 6) : match.start()]
+        ):
             found.append(
                 (
                     number,
@@ -141,6 +166,48 @@ def _arm(ctx: Context, name: str, kind: str, start: int, end: int, passage: Pass
     return arm
 
 
+def _arm_words(name: str) -> frozenset[str]:
+    words = re.split(r"[\s-]+", name.lower().strip())
+    return frozenset("only" if w == "alone" else w for w in words if w and w != "the")
+
+
+def _regimen_arm(ctx: Context, passage: Passage, value: _Value) -> tuple[Entity, int, int] | None:
+    """The arm a value's following treatment phrase names: a group the document names ("with placebo" for
+    "the placebo-combination group", the only group whose name holds its words), else a control
+    ("placebo", "observation") or a regimen of known drugs; nothing for other phrases ("with grade 3 events")."""
+    text = ctx.document.text
+    match = _REGIMEN_AFTER.match(text[value.end : passage.end])
+    if not match:
+        return None
+    phrase = re.sub(r"\s+", " ", match.group("name")).strip()
+    start, end = value.end + match.start("name"), value.end + match.end("name")
+    words = _arm_words(phrase)
+    if not words:
+        return None
+    named: dict[str, str] = {}
+    for other in ctx.passages():
+        for group in _GROUP_NAME.finditer(other.text):
+            named.setdefault(group.group("name").lower(), group.group("kind"))
+    known = {name: kind for name, kind in named.items() if words <= _arm_words(name)}
+    if len({_arm_words(name) for name in known}) == 1:
+        name, kind = next(iter(known.items()))
+        return _arm(ctx, name, kind, start, end, passage), start, end
+    if _CONTROLS.match(phrase) or _is_regimen(ctx, passage, phrase, start, end):
+        return _arm(ctx, phrase.lower(), "arm", start, end, passage), start, end
+    return None
+
+
+def _is_regimen(ctx: Context, passage: Passage, phrase: str, start: int, end: int) -> bool:
+    """A phrase of known drugs and regimen words only ("drug A plus chemotherapy", "the drug B combination")."""
+    drugs = [m for m in ctx.matches(passage, "Drug") if start <= m.start and m.end <= end]
+    if not drugs:
+        return False
+    rest = ctx.document.text[start:end]
+    for drug in sorted(drugs, key=lambda m: -m.start):
+        rest = rest[: drug.start - start] + " " + rest[drug.end - start :]
+    return _arm_words(rest) <= _REGIMEN_WORDS
+
+
 def _arms_in(ctx: Context, passage: Passage) -> list[tuple[Entity, int, int]]:
     found = []
     for match in re.finditer(
@@ -171,6 +238,11 @@ def _record(
         arm_end = value.end + group.end()
         population = _arm(ctx, group.group("name").lower(), group.group("kind"), arm_start, arm_end, passage)
         end = max(end, arm_end)
+    elif statistic != "hazard ratio":
+        regimen = _regimen_arm(ctx, passage, value)
+        if regimen is not None:
+            population, _, arm_end = regimen
+            end = max(end, arm_end)
     if statistic is None:
         statistic = (
             "rate" if value.unit == "%" else "median" if value.unit in ("month", "year", "week") else "value"
@@ -221,6 +293,10 @@ def _timepoint(
     before = _TIME_BEFORE.search(text[passage.start : endpoint.start])
     if before:
         return duration(before.group("n"), before.group("unit")), passage.start + before.start()
+    if endpoint.end <= value.start:
+        between = _TIME_BETWEEN.match(text[endpoint.end : value.start])
+        if between:
+            return duration(between.group("n"), between.group("unit")), None
     after = _TIME_AFTER.match(text[max(endpoint.end, value.end) : passage.end])
     if after:
         return duration(after.group("n"), after.group("unit")), None

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from kb.lexicon import KINDS
 from kb.qa.vocabulary import COMMON_WORDS
 
-LINKED_KINDS = ("ClinicalTrial", *KINDS)
+LINKED_KINDS = ("ClinicalTrial", "Arm", *KINDS)
+_ARM_KIND = re.compile(r"\s+(?:group|arm)$", re.IGNORECASE)
 _TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F\u0370-\u03FF]+(?:(?:::|[.'’/+])[A-Za-z0-9\u00C0-\u024F]+)*")
 _MAX_NGRAM = 8
 
@@ -219,9 +220,32 @@ def build_index(rows: Iterable[dict[str, object]], lexicon_entries: Iterable[obj
             extra.setdefault(known, []).extend(all_names)
         else:
             outside.append(LinkedEntity(None, kind, entry.label, all_names))  # type: ignore[attr-defined]
+    trial_names = {n for iri, kind in kinds.items() if kind == "ClinicalTrial" for n in names[iri]}
     for iri, kind in kinds.items():
+        if kind == "Arm":
+            continue
         merged = list(dict.fromkeys([*names[iri], *extra.get(iri, [])]))
         index.add(LinkedEntity(iri, kind, labels.get(iri, merged[0]), tuple(merged)))
     for entity in outside:
         index.add(entity)
+    # Arms last, by the names no other entity has: "the blinatumomab group" names an arm, "blinatumomab" the drug.
+    for iri, kind in kinds.items():
+        if kind == "Arm":
+            own = [n for n in _arm_names(names[iri], trial_names) if name_key(n) not in index.by_key]
+            if own:
+                index.add(LinkedEntity(iri, kind, labels.get(iri, own[0]), tuple(own)))
     return index
+
+
+def _arm_names(labels: list[str], trial_names: set[str]) -> list[str]:
+    """An arm's names as questions say them: "KRYPTO-7 placebo group" is "placebo group" and "placebo" (the
+    trial's name is left to link the trial itself)."""
+    found: list[str] = []
+    for label in labels:
+        for trial in sorted(trial_names, key=len, reverse=True):
+            if label.lower().startswith(trial.lower() + " "):
+                label = label[len(trial) + 1 :]
+                break
+        bare = _ARM_KIND.sub("", label).strip()
+        found.extend(name for name in (label, bare) if name and name not in found)
+    return found

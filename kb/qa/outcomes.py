@@ -56,6 +56,28 @@ def _population_scorer(q: Question) -> Callable[[dict[str, Any]], int]:
     return score
 
 
+def _comparators(kb: KnowledgeBase, rows: list[dict[str, Any]]) -> dict[str, str]:
+    """The group each comparative value (a hazard ratio) is against, by outcome IRI."""
+    outcomes = [str(r["outcome"]) for r in rows if "ratio" in fold(str(r.get("statistic") or ""))]
+    if not outcomes:
+        return {}
+    values = " ".join(f"<{iri}>" for iri in dict.fromkeys(outcomes) if ">" not in iri)
+    query = queries.with_prefixes(
+        f"SELECT ?outcome ?label WHERE {{ VALUES ?outcome {{ {values} }} "
+        "?outcome tkb:comparator ?group . ?group rdfs:label ?label }"
+    )
+    return {str(r["outcome"]): str(r["label"]) for r in execution.select(kb, query)}
+
+
+def _comparison(group: str, comparator: str) -> str:
+    """ "T1 drug group" against "T1 placebo group": "T1 drug group vs placebo group" (one comparison, not an arm)."""
+    words, other = group.split(), comparator.split()
+    shared = 0
+    while shared < min(len(words), len(other)) - 1 and words[shared] == other[shared]:
+        shared += 1
+    return f"{group} vs {' '.join(other[shared:])}"
+
+
 def _position(text: str, value: Any) -> int:
     """Where a number is written in a sentence (its first occurrence as a whole number), else past the end."""
     found = re.search(rf"(?<![\d.]){re.escape(plain_number(value))}(?![\d])", text)
@@ -101,6 +123,7 @@ def answer_outcome(kb: KnowledgeBase, context: QAContext, q: Question, raw: str)
     numerators, _ = (
         statements(kb, [(str(r["outcome"]), TKB + "numerator") for r in rows]) if wants_count else ({}, None)
     )
+    comparators = _comparators(kb, rows)
     ordered: list[tuple[tuple[Any, ...], tuple[AnswerValue, EvidenceSpan | None, str]]] = []
     for row in rows:
         value, unit = row["value"], row.get("unit")
@@ -121,7 +144,10 @@ def answer_outcome(kb: KnowledgeBase, context: QAContext, q: Question, raw: str)
         full_label = " ".join(x for x in (label, statistic if statistic not in label else "") if x)
         if when:
             full_label += f" at {when}"
-        subject = subject_label(context, str(row["trial"]), str(row.get("populationLabel") or "") or None)
+        group = str(row.get("populationLabel") or "") or None
+        if group and str(row["outcome"]) in comparators:
+            group = _comparison(group, comparators[str(row["outcome"])])
+        subject = subject_label(context, str(row["trial"]), group)
         shown = with_unit(value, str(unit) if unit else None)
         qualifier = row.get("qualifier")
         if qualifier:

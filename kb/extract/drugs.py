@@ -21,10 +21,21 @@ _NOT_INTERVENTION = re.compile(
 )
 _APPOSITIVE = re.compile(r"^(?:\s*\([^)]*\))?(?:,\s*|\s+is\s+|\s+was\s+)(?:a|an)\s+")
 _PRECEDING_CLASS = re.compile(r"\b(?:the|a|an)\s+((?:[\w()-]+\s+){1,6})$", re.IGNORECASE)
-_TARGET_VERB = re.compile(r"^\s+(?:binds|targets|is\s+directed\s+against|recognizes|recognises)\s+([^.;]+)")
+# "X blocks PD-1", "X, which binds to CD20", "X (Brand) selectively inhibits BTK": the verb phrase and its object.
+_TARGET_VERB = re.compile(
+    r"^(?:\s*\([^)]*\))?(?:,?\s+(?:which|that)\b)?(?:\s+(?:is|was))?\s+"
+    r"(?P<phrase>(?:(?:selectively|specifically|potently|irreversibly|reversibly|directly)\s+)?"
+    r"(?:binds(?:\s+to)?|targets|blocks|inhibits|recognizes|recognises|"
+    r"(?:is\s+|was\s+)?(?:directed|targeted)\s+(?:against|at|to)|targeting)\s+([^.;]+))"
+)
 _MECHANISM = re.compile(
     r"\b(?:that|which)\s+((?:binds|targets|recruits|redirects|engages|delivers|kills|blocks|inhibits|"
-    r"brings|links|connects|activates|depletes)\b[^,.;]+)|\bdesigned\s+to\s+([^,.;]+)"
+    r"brings|links|connects|activates|depletes)\b[^,.;]+)|\bdesigned\s+to\s+([^,.;]+)|"
+    r"\b((?:directed|targeted)\s+against\s+[^,.;]+)"
+)
+# A target named inside a class phrase: "anti-PD-1", "anti-CD20", "CD19-directed", "HER2-targeted".
+_NAMED_TARGET = re.compile(
+    r"\banti-?([A-Za-z0-9][\w/-]*?)(?=[\s,)]|$)|\b([A-Za-z0-9][\w/-]*?)-(?:directed|targeted|targeting|specific)\b"
 )
 _PAYLOAD = re.compile(
     r"\b(?:conjugated|linked|attached)\s+to\s+(?:a|an|the)?\s*(?:potent\s+|highly\s+|powerful\s+)?"
@@ -84,15 +95,16 @@ def _describe(ctx: Context, mention: Mention, passage: Passage) -> None:
     if appositive:
         spans.append((mention.end + appositive.end(), limit))
     preceding = _PRECEDING_CLASS.search(text[passage.start : mention.start])
-    if preceding:
+    # A class phrase before the name is its own only when no other drug stands between ("the X antibody Y to Z").
+    if preceding and not any(
+        passage.start + preceding.start(1) <= m.start < mention.start for m in ctx.drug_mentions
+    ):
         spans.append((passage.start + preceding.start(1), mention.start))
     verb = _TARGET_VERB.match(after)
-    if verb:
-        span = (mention.end + verb.start(1), mention.end + verb.end(1))
+    if verb and not appositive:
+        span = (mention.end + verb.start(2), mention.end + verb.end(2))
         _targets(ctx, drug, passage, span, mention.start)
-        ctx.add_value(
-            drug, "mechanism", text[mention.end : span[1]].strip(), "string", mention.start, span[1]
-        )
+        ctx.add_value(drug, "mechanism", verb.group("phrase").strip(), "string", mention.start, span[1])
     for start, end in spans:
         description = text[start:end]
         classes = [m for m in ctx.matches(passage, "DrugClass") if start <= m.start and m.end <= end]
@@ -108,10 +120,12 @@ def _describe(ctx: Context, mention: Mention, passage: Passage) -> None:
                 min(start, mention.start),
                 max(match.end, mention.end),
             )
+        if start < mention.start:
+            _named_targets(ctx, drug, (start, end), mention.start)
         if start > mention.start:
             _targets(ctx, drug, passage, (start, end), mention.start)
             for found in _MECHANISM.finditer(description):
-                group = 1 if found.group(1) else 2
+                group = next(g for g in (1, 2, 3) if found.group(g))
                 phrase_start, phrase_end = start + found.start(group), start + found.end(group)
                 ctx.add_value(
                     drug,
@@ -132,3 +146,13 @@ def _targets(ctx: Context, drug: Entity, passage: Passage, span: tuple[int, int]
     for match in ctx.matches(passage, "MolecularTarget"):
         if start <= match.start and match.end <= end:
             ctx.add(drug, "target", entity_for(match.entry), drug_start, match.end)
+
+
+def _named_targets(ctx: Context, drug: Entity, span: tuple[int, int], drug_start: int) -> None:
+    """Targets a class phrase before the name states: "the anti-CD20 antibody X", "the CD19-directed CAR T-cell X"."""
+    start, end = span
+    for found in _NAMED_TARGET.finditer(ctx.document.text, start, end):
+        group = 1 if found.group(1) else 2
+        entry = ctx.lexicon.match_name("MolecularTarget", found.group(group))
+        if entry is not None:
+            ctx.add(drug, "target", entity_for(entry), found.start(group), drug_start)

@@ -9,6 +9,13 @@ from kb.ingest import slugify
 from kb.lexicon import LexiconMatch
 from kb.models import Entity
 
+# Academic and professional credentials written after a person's name ("Jane Roe, MD, PhD").
+CREDENTIALS = (
+    r"(?:,?\s+(?:M\.?D\.?|Ph\.?D\.?|M\.?P\.?H\.?|D\.?O\.?|R\.?N\.?|Pharm\.?D\.?|Dr\.?P\.?H\.?|"
+    r"MBBS|MBChB|MB|BCh|BS|BSc|MSc|MS|MA|MSCE|MHS|MMSc|MBA|DPhil|DSc|FRCPC?|FRCPath|FRACP|FRCS|FACP|FASCO|"
+    r"FAAP|MRCP|NP|PA-C|APRN|ScD)(?![\w-])(?!\s+Anderson))+"
+)
+
 # Each cue opens a region of the sentence; organizations listed in it get the cue's role.
 _CUES: tuple[tuple[str, str], ...] = (
     (r"\bsponsored\s+(?:in\s+part\s+)?by\b", "sponsor"),
@@ -25,6 +32,8 @@ _CUES: tuple[tuple[str, str], ...] = (
 _CUE = re.compile("|".join(f"(?P<c{i}>{p})" for i, (p, _) in enumerate(_CUES)), re.IGNORECASE)
 _LINK = re.compile(r"^(?:\s*\([^)]*\))?\s*(?:,\s*|\s+)?(?:and\s+|&\s+|as\s+well\s+as\s+)?(?:the\s+|The\s+)?$")
 _VIA = re.compile(r"^(?:\s*\([^)]*\))?\s+(?:through|via|as\s+part\s+of)\s+(?:the\s+|its\s+)?$")
+# A name ends before sentence punctuation; only an initialism keeps its final period ("U.S.", "S.p.A.").
+_SENTENCE_END = re.compile(r"(?<!\b[A-Za-z]\.[A-Za-z])[.,;:]+$")
 _UNKNOWN_ORG = re.compile(
     r"(?:the\s+)?((?:[A-Z][\w&'\u2019.-]*)(?:\s+(?:(?:of|for|and|in|the|de|di|del|dell['\u2019]\w+|&)\s+)*[A-Z][\w&'\u2019.-]*)*)"
 )
@@ -52,12 +61,24 @@ def extract_organizations(ctx: Context) -> None:
             listed, via = _listed(ctx, passage.start + region_start, orgs)
             if not listed and role != "researchers":
                 unknown = _UNKNOWN_ORG.match(passage.text, region_start + 1)
-                if unknown and len(unknown.group(1)) > 3:
-                    span = (passage.start + unknown.start(1), passage.start + unknown.end(1))
-                    listed = [(Entity("Organization", slugify(unknown.group(1)), unknown.group(1)), *span)]
+                name = clean_name(unknown.group(1)) if unknown else ""
+                if unknown and len(name) > 3 and not _is_person(passage.text, unknown.start(1), name):
+                    span = (passage.start + unknown.start(1), passage.start + unknown.start(1) + len(name))
+                    listed = [(Entity("Organization", slugify(name), name), *span)]
             clause_start = passage.start + cue.start()
             for org, _, end in listed:
                 _assign(ctx, trial, org, role, via, clause_start, end)
+
+
+def clean_name(name: str) -> str:
+    """A name without the sentence punctuation that may follow it ("Merck Sharp & Dohme." -> "Merck Sharp & Dohme")."""
+    return _SENTENCE_END.sub("", name.strip()).strip()
+
+
+def _is_person(text: str, start: int, name: str) -> bool:
+    """A person rather than an organization: "Dr." before the name or credentials after it ("led by Jane Roe, MD")."""
+    before, after = text[:start], text[start + len(name) :]
+    return bool(re.search(r"\bDr\.?\s*$", before) or re.match(CREDENTIALS, after))
 
 
 def _listed(
@@ -114,7 +135,7 @@ def _image_credit(ctx: Context) -> None:
         match = re.match(r"\s*Image\s+Credits?\s*:\s*(.+?)\s*$", passage.text, re.IGNORECASE)
         if not match:
             continue
-        name = match.group(1)
+        name = clean_name(match.group(1))
         start = passage.start + match.start(1)
         entry = ctx.lexicon.match_name("Organization", name)
         if entry is not None:

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 from kb.extract.context import Context, entity_for
+from kb.extract.organizations import CREDENTIALS, clean_name
 from kb.ingest import slugify
 from kb.models import Entity, Passage
 
@@ -24,10 +25,26 @@ _CITATION = re.compile(
 _AUTHOR = re.compile(
     r"^\s*(?:[-\u2013\u2014*\u2022]\s*)?(?P<name>[A-Z][\w'\u2019-]+(?:\s[A-Z][\w'\u2019-]+)?\s[A-Z]{1,3})\b(?=,|\s+et\s+al|\.)"
 )
-_LEAD_AUTHOR = re.compile(
-    r"\b(?:lead|first)\s+author(?:\s+of\s+the\s+(?:report|study|paper|article|publication))?\s*(?:is|was|,)\s+"
-    r"(?:Dr\.?\s+)?(?P<name>[A-Z][a-z]+(?:\s+[A-Z]\.?)?\s+[A-Z][\w'\u2019-]+)"
+# A person's name as news writes it: given name(s) or initials, particles, surname ("Leena Gandhi", "Jane M. van Roe").
+_TITLE = r"(?:Dr|Prof|Professor)\.?\s+"
+_NAME = (
+    r"(?P<name>[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?:\s+(?:[A-Z]\.|[A-Z][a-z]+(?:-[A-Z][a-z]+)?))?"
+    r"(?:\s+(?:van|von|de|der|den|da|di|del|la|le|du))*\s+[A-Z][\w'\u2019-]*[a-z][\w'\u2019-]*)"
 )
+_PERSON = rf"(?:{_TITLE})?{_NAME}"
+_AFTER_NAME = (
+    r"(?=\s*(?:,|\(|\.|;|:|$)|\s+(?:said|says|and|of|from|at|who|noted|explained|added|told|reported)\b)"
+)
+_ROLE = r"(?i:lead|first)\s+author"
+_STUDY = r"(?:study|trial|report|paper|article|publication|analysis)"
+_LEAD_AUTHORS = (
+    # "lead author Jane Roe, MD, of ...", "said first author Jane Roe", "the lead author of the study, Dr. Roe"
+    re.compile(rf"\b{_ROLE}(?:\s+of\s+the\s+{_STUDY})?(?:\s*(?:is|was)\b|\s*,)?\s+{_PERSON}{_AFTER_NAME}"),
+    # "Jane Roe, MD, PhD, the study's lead author", "Jane Roe, lead author of the report"
+    re.compile(rf"{_PERSON}{CREDENTIALS}?,\s+(?:(?:the|a)\s+)?(?:{_STUDY}['\u2019]s\s+)?{_ROLE}\b"),
+)
+# "The study, led by Jane Roe, MD, ...": a person (credentials or a title) who led the study, when no author is named.
+_LED_BY = re.compile(rf"\bled\s+by\s+(?P<title>{_TITLE})?{_NAME}(?P<credentials>{CREDENTIALS})?")
 _PUBLISHED_IN = re.compile(
     r"\b(?:[Pp]ublished|[Rr]eported|[Aa]ppear(?:s|ed)?|[Pp]resented)\b[^.;]{0,30}?\bin\s+(?:the\s+)?$"
 )
@@ -198,17 +215,29 @@ def _first_author(ctx: Context) -> tuple[str, int, int] | None:
     authors = _metadata(ctx, "Authors", "Author")
     if authors:
         _, offset, value = authors
-        name = re.split(r",|\s+et\s+al|;", value)[0].strip()
+        name = clean_name(re.split(r",|\s+et\s+al|;", value)[0])
         return name, offset, offset + len(name)
     for passage in ctx.passages(("metadata",)):
         match = _AUTHOR.match(passage.text)
         if match and re.search(r"et\s+al|\bDOI\b|(?:19|20)\d\d", passage.text):
             return match.group("name"), passage.start + match.start("name"), passage.start + match.end("name")
+    for pattern in _LEAD_AUTHORS:
+        for passage in ctx.passages():
+            lead = pattern.search(passage.text)
+            if lead:
+                return _name_span(passage, lead)
     for passage in ctx.passages():
-        lead = _LEAD_AUTHOR.search(passage.text)
-        if lead:
-            return lead.group("name"), passage.start + lead.start("name"), passage.start + lead.end("name")
+        for led in _LED_BY.finditer(passage.text):
+            if led.group("title") or led.group("credentials"):
+                return _name_span(passage, led)
     return None
+
+
+def _name_span(passage: Passage, match: re.Match[str]) -> tuple[str, int, int]:
+    """The person's name from a match, without credentials or sentence punctuation, and its span."""
+    name = clean_name(re.sub(rf"{CREDENTIALS}$", "", match.group("name")))
+    start = passage.start + match.start("name")
+    return name, start, start + len(name)
 
 
 def _citation_parts(ctx: Context) -> dict[str, tuple[str | dt.date, str, tuple[int, int]]]:

@@ -179,9 +179,6 @@ def test_arm_names_link_without_the_trial_name() -> None:
     assert found == {("KRYPTO-7", "ClinicalTrial"), ("placebo-combination group", "Arm")}
 
 
-@pytest.mark.xfail(
-    strict=True, reason="arm names reach the question index once kb.qa.queries.ENTITY_NAMES selects tkb:Arm"
-)
 def test_unseen_question_naming_an_arm(keynote_kb: KnowledgeBase) -> None:
     values = _values(keynote_kb, "What was the overall survival rate in the placebo-combination group?")
     assert values == [(49.4, "KEYNOTE-189 placebo-combination group")]

@@ -143,7 +143,7 @@ def evidence_query(pairs: Sequence[tuple[str, str]]) -> str:
 ENTITY_NAMES = with_prefixes(
     """SELECT DISTINCT ?entity ?type ?name ?predicate WHERE {
   VALUES ?type { tkb:ClinicalTrial tkb:Drug tkb:DrugClass tkb:MolecularTarget tkb:Biomarker tkb:Disease
-                 tkb:Organization tkb:Endpoint tkb:Journal }
+                 tkb:Organization tkb:Endpoint tkb:Journal tkb:Arm }
   VALUES ?predicate { rdfs:label skos:altLabel tkb:trialName tkb:nctId }
   ?entity a ?type ; ?predicate ?name .
 }"""

@@ -148,6 +148,22 @@ def _metadata_start(lines: list[tuple[int, str]]) -> int:
     return index if seen_key else len(lines)
 
 
+def _header_end(lines: list[tuple[int, str]], until: int) -> int:
+    """Index after a leading "Key: value" header block ("Title: ...", "Journal: ...", "Authors: ..."), or 0.
+
+    A header is two or more metadata lines at the very top, ended by a blank line or the end of the lines."""
+    index = 0
+    while index < until and not lines[index][1].strip():
+        index += 1
+    keys = 0
+    while index < until and lines[index][1].strip():
+        if not _METADATA_LINE.match(lines[index][1]):
+            return 0
+        keys += 1
+        index += 1
+    return index if keys >= 2 else 0
+
+
 def _is_title(line: str, rest: str) -> bool:
     stripped = line.strip().lstrip("#").strip()
     return bool(stripped) and len(stripped) < 250 and not stripped.endswith((".", ":")) and bool(rest.strip())
@@ -177,9 +193,25 @@ def parse_document(path: str, text: str) -> Document:
         )
 
     title: str | None = None
-    first_body = 0
+    header_end = _header_end(lines, meta_from)
+    first_body = header_end
+    current_key: str | None = None
+    for position, line in lines[:header_end]:
+        if not line.strip():
+            continue
+        match = _METADATA_LINE.match(line)
+        assert match is not None
+        key, value = match.group(1).lower(), match.group(2).strip()
+        lead = len(line) - len(line.lstrip())
+        if key in ("title", "article title") and title is None and value:
+            # The headline is the title passage, without its "Title:" label.
+            title = value
+            add(position + match.start(2), position + match.start(2) + len(value), "title")
+        else:
+            add(position + lead, position + len(line.rstrip()), "metadata")
+        metadata[key] = value if key not in metadata else metadata[key] + "\n" + value
     nonblank = [i for i, (_, line) in enumerate(lines[:meta_from]) if line.strip()]
-    if nonblank:
+    if nonblank and not header_end:
         i = nonblank[0]
         position, line = lines[i]
         rest = "".join(line for _, line in lines[i + 1 : meta_from])
@@ -192,7 +224,6 @@ def parse_document(path: str, text: str) -> Document:
         if line.strip():
             for start, end in split_sentences(line, position):
                 add(start, end, "body")
-    current_key: str | None = None
     for position, line in lines[meta_from:]:
         if not line.strip():
             continue

@@ -63,11 +63,26 @@ def extract_organizations(ctx: Context) -> None:
                 unknown = _UNKNOWN_ORG.match(passage.text, region_start + 1)
                 name = clean_name(unknown.group(1)) if unknown else ""
                 if unknown and len(name) > 3 and not _is_person(passage.text, unknown.start(1), name):
-                    span = (passage.start + unknown.start(1), passage.start + unknown.start(1) + len(name))
-                    listed = [(Entity("Organization", slugify(name), name), *span)]
+                    listed = _unknown_names(ctx, name, passage.start + unknown.start(1))
             clause_start = passage.start + cue.start()
             for org, _, end in listed:
                 _assign(ctx, trial, org, role, via, clause_start, end)
+
+
+def _unknown_names(ctx: Context, name: str, start: int) -> list[tuple[Entity, int, int]]:
+    """An unknown name, or a list of names ("Acme Pharma and AstraZeneca") when one of its parts is a known
+    organization; "Bill and Melinda Gates Foundation" stays one name, for its parts are no known organization."""
+    parts = [(m.group(0), m.start()) for m in re.finditer(r"[^,]+?(?=,?\s+and\s+|,\s+|$)", name)]
+    parts = [(re.sub(r"^(?:and|the)\s+", "", p.strip()), s + len(p) - len(p.lstrip())) for p, s in parts]
+    known = [ctx.lexicon.match_name("Organization", p) for p, _ in parts]
+    if len(parts) < 2 or not any(known):
+        return [(Entity("Organization", slugify(name), name), start, start + len(name))]
+    listed = []
+    for (part, offset), entry in zip(parts, known, strict=True):
+        at = start + name.find(part, offset)
+        entity = entity_for(entry) if entry else Entity("Organization", slugify(part), part)
+        listed.append((entity, at, at + len(part)))
+    return listed
 
 
 def clean_name(name: str) -> str:

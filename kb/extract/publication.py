@@ -113,7 +113,7 @@ def extract_publication(ctx: Context) -> None:
     journal = _journal(ctx)
     title = _metadata(ctx, "Article Title")
     first_author = _first_author(ctx)
-    citation = _citation_parts(ctx)
+    citation = _citation_parts(ctx, kind)
     if not (doi or journal or title or first_author or citation):
         return
     title_text = title[2] if title else (ctx.document.title if kind == "abstract" else None)
@@ -240,12 +240,14 @@ def _name_span(passage: Passage, match: re.Match[str]) -> tuple[str, int, int]:
     return name, start, start + len(name)
 
 
-def _citation_parts(ctx: Context) -> dict[str, tuple[str | dt.date, str, tuple[int, int]]]:
+def _citation_parts(ctx: Context, kind: str) -> dict[str, tuple[str | dt.date, str, tuple[int, int]]]:
     """Date, volume, issue and pages from "Blood, 2025;145(21):2447" or "J Clin Oncol. 2025 Sep 30"."""
     parts: dict[str, tuple[str | dt.date, str, tuple[int, int]]] = {}
     for passage in ctx.passages(("metadata",)):
         if re.match(r"\s*(?:Image|Keywords|News|Subject|Web|Article\s+Title)", passage.text, re.I):
             continue
+        if kind == "news release" and re.match(r"\s*(?:Date|Source)\s*:", passage.text, re.I):
+            continue  # a news release's own date, not the date of the article it reports
         citation = _CITATION.search(passage.text)
         if citation and "volume" not in parts:
             span = (passage.start + citation.start(), passage.start + citation.end())

@@ -10,9 +10,10 @@ from kb.ingest import slugify
 from kb.models import Entity
 
 _CODE = r"(?:[A-Z]{1,2}\d{3,6}|[A-Z]{3,6}\d{2,6})[A-Z]?"
-_ACRONYM = r"[A-Z][A-Za-z]*[A-Z][A-Za-z]*-\d{1,3}[a-z]?"
-# Acronym names in capitals ("TOWER", "INO-VATE"): only with trial context, and never a known term.
-_CAPITALS = r"[A-Z]{3,}(?:-[A-Z]{2,})?"
+_ACRONYM = r"[A-Z][A-Za-z]*[A-Z][A-Za-z]*-(?:[A-Z][a-z]+)?\d{1,3}[a-z]?"
+"""Acronyms with a number, also after a word ("ZUMA-3", "DESTINY-Breast01")."""
+# Acronym names in capitals ("TOWER", "INO-VATE", "ALPHA-B"): only with trial context, and never a known term.
+_CAPITALS = r"[A-Z]{3,}(?:-[A-Z]{2,}|-[A-Z](?![a-z]))?"
 _CANDIDATE = re.compile(rf"(?<![\w-])(?!NCT\d)({_CODE}|{_ACRONYM}|{_CAPITALS})(?![\w-])")
 # Capitalised abbreviations that are not trial names even beside "trial" or "study".
 _NOT_NAMES = {
@@ -32,7 +33,7 @@ _NOT_NAMES = {
     "STUDY",
 }
 _AFTER = re.compile(
-    r"\s*(?:\(NCT\d{8}\)|(?:[Cc]ohort\s+\w+\s+)?(?:[Pp]hase\s+[0-9IV/]+[ab]?\s+)?(?:clinical\s+)?(?:trial|study|Trial|Study)\b(?!\w*ies)|[Rr]esults\b|ClinicalTrials\.gov|[^.]{0,40}?NCT\d{8})"
+    r"\s*(?:\(NCT\d{8}\)|(?:[Cc]ohort\s+\w+\s+)?(?:[Pp]hase\s+[0-9IV/]+[ab]?\s+)?(?:clinical\s+)?(?:trial|study|Trial|Study)\b(?!\w*ies)|[Rr]esults\b|[;,]?\s*ClinicalTrials\.gov|[^.]{0,40}?NCT\d{8})"
 )
 _BEFORE = re.compile(r"(?:\b[Ss]tudy|\b[Tt]rial|\b[Rr]esults\s+of|\b[Rr]esults\s+from)\s+$")
 _COHORT = re.compile(r"\s+[Cc]ohort\s+(\d+|[A-Z])\b")

@@ -72,6 +72,13 @@ _QUALIFIERS = {"over": "more than", "more than": "more than", "nearly": "approxi
                "less than": "less than", "fewer than": "less than", "under": "less than"}  # fmt: skip
 _CLAUSE_END = re.compile(r";|\.(?!\d)")
 """A sentence or clause break (not a decimal point)."""
+_PAIR = re.compile(rf"\(\s*(?P<a>{NUMBER})\s*%\s*(?:vs\.?|versus)\s*(?P<b>{NUMBER})\s*%\s*\)", re.IGNORECASE)
+"""A comparison of two arms in parentheses: "(36.7% vs. 17.9%)"."""
+_THAN_WITH = re.compile(
+    r"\bwith\s+(?:the\s+)?(?P<a>[\w-]+(?:\s+[\w-]+){0,3}?)\s+than\s+with\s+(?:the\s+)?"
+    r"(?P<b>[\w-]+(?:\s+[\w-]+){0,3}?)(?=\s*[(,;]|\.(?!\d)|$)"
+)
+"""The order of a comparison: "higher with drug A than with the control regimen"."""
 _PRIMARY = re.compile(r"\bprimary\s+(?:end\s*-?\s*point|outcome|objective)s?\b", re.IGNORECASE)
 
 
@@ -95,6 +102,7 @@ def extract_outcomes(ctx: Context) -> None:
         _hazard_ratios(ctx, passage, endpoints, used)
         _changes(ctx, passage, endpoints, used)
         _fractions(ctx, passage, used)
+        _pairs(ctx, passage, endpoints, used)
         values = [
             _Value(n, u, s, e) for n, u, s, e in _values(passage) if not any(a <= s < b for a, b in used)
         ]
@@ -166,6 +174,10 @@ def _arm(ctx: Context, name: str, kind: str, start: int, end: int, passage: Pass
     return arm
 
 
+arm_for = _arm
+"""The arm a document names ("the placebo group"), made once per trial."""
+
+
 def _arm_words(name: str) -> frozenset[str]:
     words = re.split(r"[\s-]+", name.lower().strip())
     return frozenset("only" if w == "alone" else w for w in words if w and w != "the")
@@ -226,6 +238,7 @@ def _record(
     endpoint: LexiconMatch,
     value: _Value,
     statistic: str | None = None,
+    arm: Entity | None = None,
 ) -> Entity:
     assert ctx.trial is not None and ctx.cohort is not None
     text = ctx.document.text
@@ -233,7 +246,9 @@ def _record(
     population = ctx.cohort
     group = _GROUP_AFTER.match(text[value.end : passage.end])
     start, end = min(endpoint.start, value.start), max(endpoint.end, value.end)
-    if group:
+    if arm is not None:
+        population = arm
+    elif group:
         arm_start = value.end + group.start("name")
         arm_end = value.end + group.end()
         population = _arm(ctx, group.group("name").lower(), group.group("kind"), arm_start, arm_end, passage)
@@ -418,6 +433,45 @@ def _fractions(ctx: Context, passage: Passage, used: set[tuple[int, int]]) -> No
         if qualifier:
             label = _QUALIFIERS[re.sub(r"\s+", " ", qualifier.lower())]
             ctx.add_value(outcome, "valueQualifier", label, "string", start, end)
+
+
+def _pairs(ctx: Context, passage: Passage, endpoints: list[LexiconMatch], used: set[tuple[int, int]]) -> None:
+    """ "higher with drug A than with the control regimen (36.7% vs. 17.9%)": each value to its arm, when the
+    sentence orders the comparison and each side is one group the document names; else left to the rest."""
+    order = _THAN_WITH.search(passage.text)
+    if order is None:
+        return
+    side_a, side_b = _named_group(ctx, order.group("a")), _named_group(ctx, order.group("b"))
+    if side_a is None or side_b is None or side_a == side_b:
+        return
+    for match in _PAIR.finditer(passage.text):
+        start, end = passage.start + match.start(), passage.start + match.end()
+        preceding = [e for e in endpoints if e.end <= start]
+        first, second = parse_number(match.group("a")), parse_number(match.group("b"))
+        if not preceding or first is None or second is None:
+            continue
+        used.add((start, end))
+        arm_start, arm_end = passage.start + order.start(), passage.start + order.end()
+        for (name, kind), number, side in zip((side_a, side_b), (first, second), ("a", "b"), strict=True):
+            arm = _arm(ctx, name, kind, arm_start, arm_end, passage)
+            value_start = passage.start + match.start(side)
+            _record(ctx, passage, preceding[-1], _Value(number, "%", value_start, end), arm=arm)
+
+
+def _named_group(ctx: Context, phrase: str) -> tuple[str, str] | None:
+    """The one group the document names ("the venetoclax group") whose words a phrase holds, or that holds the
+    phrase's words ("the control regimen" for "the control group")."""
+    words = _arm_words(phrase) - _REGIMEN_WORDS
+    if not words:
+        return None
+    named: dict[str, str] = {}
+    for other in ctx.passages():
+        for group in _GROUP_NAME.finditer(other.text):
+            named.setdefault(group.group("name").lower(), group.group("kind"))
+    found = {n: k for n, k in named.items() if _arm_words(n) <= words or words <= _arm_words(n)}
+    if len(found) != 1:
+        return None
+    return next(iter(found.items()))
 
 
 def _primary(ctx: Context, passage: Passage, endpoints: list[LexiconMatch]) -> None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from kb.extract.context import Context
 from kb.extract.numbers import NUMBER, parse_int, parse_number
+from kb.extract.outcomes import arm_for
 
 _PEOPLE = (
     r"(?:(?:adult|older|elderly|pediatric|paediatric|eligible|evaluable|consecutive|young)\s+)?"
@@ -29,6 +30,25 @@ _COUNT_PATTERNS = (
     re.compile(rf"\band\s+(?P<n>{NUMBER})\s+(?:were|had\s+been)\s+(?:{_VERB})\b"),
     re.compile(rf"(?<![\w.,])(?<!\d\sof\s)(?P<n>{NUMBER})\s+{_PEOPLE}\s+(?:received|underwent)\b(?P<treat>)"),
 )
+_GROUP = r"the\s+(?P<{0}>[\w-]+(?:\s+[\w-]+){{0,2}}?)\s+(?P<k{0}>group|arm)\b"
+_ARM_COUNTS = (
+    # "The population included 431 patients (286 in the drug group and 145 in the control group)"
+    re.compile(
+        rf"\b(?:included|enrolled|comprised)\s+(?P<n>{NUMBER})\s+{_PEOPLE}\s*\(\s*(?P<a>{NUMBER})\s+in\s+"
+        + _GROUP.format("x")
+        + rf"\s*,?\s+and\s+(?P<b>{NUMBER})\s+in\s+"
+        + _GROUP.format("y")
+        + r"\s*\)"
+    ),
+    # "A total of 410 patients were assigned to the drug group and 206 to the placebo group"
+    re.compile(
+        rf"(?P<a>{NUMBER})\s+{_PEOPLE}\s+were\s+(?:randomly\s+)?(?P<rand>assigned|allocated|randomi[sz]ed)\s+to\s+"
+        + _GROUP.format("x")
+        + rf"\s*,?\s+and\s+(?P<b>{NUMBER})\s+to\s+"
+        + _GROUP.format("y")
+    ),
+)
+"""Counts of each arm, and of the cohort as their sum (checked against a stated total)."""
 _AGE_RANGE = re.compile(
     rf"\b(?:aged|ages?|ranging\s+(?:in\s+age\s+)?from|ranged\s+from|between\s+the\s+ages\s+of|range,?)\s+(?P<lo>{NUMBER})\s*"
     rf"(?:to|-|\u2013|and|through)\s*(?P<hi>{NUMBER})(?:\s+|\s*\)\s*)?(?:years|yrs|y\b)?"
@@ -76,6 +96,7 @@ def extract_population(ctx: Context) -> None:
                 ctx.add_value(
                     cohort, predicate, count, "integer", offset + match.start(), offset + match.end()
                 )
+        _arm_counts(ctx, passage.text, offset)
         for match in _AGE_RANGE.finditer(text):
             if not re.search(r"years|yrs|\by\b|age", text[max(0, match.start() - 20) : match.end() + 6]):
                 continue
@@ -126,6 +147,26 @@ def extract_population(ctx: Context) -> None:
                 ctx.add_value(
                     cohort, "diagnosisStatus", label, "string", offset + match.start(), offset + match.end()
                 )
+
+
+def _arm_counts(ctx: Context, text: str, offset: int) -> None:
+    assert ctx.cohort is not None
+    passage = next(p for p in ctx.document.passages if p.start == offset)
+    for pattern in _ARM_COUNTS:
+        for match in pattern.finditer(text):
+            first, second = parse_int(match.group("a")), parse_int(match.group("b"))
+            if not first or not second:
+                continue
+            stated = match.groupdict().get("n")
+            total = parse_int(stated) if stated else first + second
+            if total != first + second:
+                continue  # other groups, or a count of something else: no arm counts
+            predicate = "randomizedCount" if match.groupdict().get("rand") else "enrolledCount"
+            start, end = offset + match.start(), offset + match.end()
+            ctx.add_value(ctx.cohort, predicate, total, "integer", start, end)
+            for side, count in (("x", first), ("y", second)):
+                arm = arm_for(ctx, match.group(side).lower(), match.group(f"k{side}"), start, end, passage)
+                ctx.add_value(arm, predicate, count, "integer", start, end)
 
 
 def _predicate(match: re.Match[str]) -> str:

@@ -42,6 +42,11 @@ _LEAD_AUTHORS = (
     re.compile(rf"\b{_ROLE}(?:\s+of\s+the\s+{_STUDY})?(?:\s*(?:is|was)\b|\s*,)?\s+{_PERSON}{_AFTER_NAME}"),
     # "Jane Roe, MD, PhD, the study's lead author", "Jane Roe, lead author of the report"
     re.compile(rf"{_PERSON}{CREDENTIALS}?,\s+(?:(?:the|a)\s+)?(?:{_STUDY}['\u2019]s\s+)?{_ROLE}\b"),
+    # "Jane Roe, MD, a medical oncologist at Example Hospital and the study's first author"
+    re.compile(
+        rf"{_PERSON}{CREDENTIALS}?,\s+(?:a|an|the)\s+[a-z][^.;\"\u201c\u201d]{{0,150}}?,?\s+and\s+"
+        rf"(?:(?:the|a)\s+)?(?:{_STUDY}['\u2019]s\s+)?{_ROLE}\b"
+    ),
 )
 # "The study, led by Jane Roe, MD, ...": a person (credentials or a title) who led the study, when no author is named.
 _LED_BY = re.compile(rf"\bled\s+by\s+(?P<title>{_TITLE})?{_NAME}(?P<credentials>{CREDENTIALS})?")

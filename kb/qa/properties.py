@@ -151,17 +151,24 @@ def answer_property(kb: KnowledgeBase, context: QAContext, q: Question, raw: str
 
 
 def _no_value_reason(kb: KnowledgeBase, context: QAContext, q: Question, trials: list[str]) -> str:
-    """Why nothing was found: a registry property with no record imported says how to import it."""
+    """Why nothing was found. A question for the registry with no record imported says how to import it; one
+    the articles should answer says they do not state it, with the registry as a suggestion where the record
+    holds the property (an enrollment) and none is imported."""
     assert q.prop is not None
-    wants_registry = (
-        q.prop.name in registry.REGISTRY_ONLY | registry.SIDE_BY_SIDE or registry.mentions_registry(q)
+    asks_registry = (
+        q.prop.name in registry.REGISTRY_ONLY
+        or registry.mentions_registry(q)
+        or q.prop.name in registry.SIDE_BY_SIDE - registry.ARTICLE_FIRST
     )
-    if wants_registry:
-        imported = registry.records(kb, context)
-        missing = [t for t in trials if t not in imported]
-        if missing:
-            return registry.not_imported(context, missing)
-    return NOT_STATED
+    if not asks_registry and (q.prop.name not in registry.ARTICLE_FIRST or q.named("Arm")):
+        return NOT_STATED  # a record's counts are the whole study's, never an arm's
+    imported = registry.records(kb, context)
+    missing = [t for t in trials if t not in imported]
+    if not missing:
+        return NOT_STATED
+    if asks_registry:
+        return registry.not_imported(context, missing)
+    return f"{NOT_STATED}; the registry record may state it: {registry.suggest_link(context, missing)}"
 
 
 def _status(

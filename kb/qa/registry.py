@@ -39,6 +39,8 @@ _FIELDS: dict[str, tuple[str, str]] = {
 
 # Properties the registry states as well as articles: both sources are given side by side.
 SIDE_BY_SIDE = frozenset({"phase", "sponsor", "primary_endpoint", "enrolled_count"})
+# Of those, the ones an article is expected to state itself: without it, the registry is only a suggestion.
+ARTICLE_FIRST = frozenset({"enrolled_count"})
 # Properties only a registry record states.
 REGISTRY_ONLY = frozenset({"registry_status", "start_date", "completion_date"})
 
@@ -152,11 +154,16 @@ def details(kb: KnowledgeBase, graph: str, nodes: Sequence[str]) -> dict[str, di
     return found
 
 
-def not_imported(context: QAContext, trials: Sequence[str]) -> str:
-    """The abstention reason when a question needs a registry record that is not imported."""
+def suggest_link(context: QAContext, trials: Sequence[str]) -> str:
+    """ "run trialkb link NCT…" for the trials whose records are not imported."""
     ids = [context.trials[t].nct for t in trials if t in context.trials and context.trials[t].nct]
     target = " ".join(str(i) for i in ids) if ids else "NCT…"
-    return f"no registry record imported; run trialkb link {target}"
+    return f"run trialkb link {target}"
+
+
+def not_imported(context: QAContext, trials: Sequence[str]) -> str:
+    """The abstention reason when a question needs a registry record that is not imported."""
+    return f"no registry record imported; {suggest_link(context, trials)}"
 
 
 def source_name(value: AnswerValue) -> str:

@@ -367,11 +367,14 @@ STATISTIC_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 GENERIC_ENDPOINT_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("overall-survival", _cue(r"\bsurviv\w*|\balive\b|\bdeaths?\b|\bdied\b|\bmortality\b|\bdying\b")),
+    # A response in general is the overall response where a trial reports one, else the complete remission.
+    ("overall-response-rate", _cue(r"\bresponse rates?\b|\bresponded\b|\bresponders?\b|\bhad a response\b")),
     ("complete-remission", _cue(r"\bremissions?\b|\bresponse rates?\b|\bresponded\b|\bresponders?\b")),
     ("mrd-negativity", _cue(r"\bMRD\b.*\b(?:negativ\w*|clear\w*|rates?|undetectable|response)")),
     ("follow-up", _cue(r"\bfollow(?:ed)?[- ]?up\b|\bfollowed\b")),
 )
-"""Plain words for the commonest endpoints when the question names none precisely."""
+"""Plain words for the commonest endpoints when the question names none precisely: the first cue that
+matches an endpoint the KB holds decides."""
 
 COMPARISON = re.compile(
     r"(?P<op>at least|no less than|more than|greater than|higher than|above|over|exceed(?:ing|ed|s)?|>=|≥|>|"
@@ -394,4 +397,6 @@ ASKS_DRUGS = re.compile(
     r"therapies|therapy|antibod\w*|products?|treatments?)\b",
     re.IGNORECASE,
 )
+# Properties that count a trial's patients: a question counting an endpoint's patients is not one of them.
+PATIENT_COUNTS = frozenset({"enrolled_count", "randomized_count", "treated_count"})
 COUNT = re.compile(r"^how many\b|\bnumber of\b", re.IGNORECASE)

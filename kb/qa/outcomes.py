@@ -118,7 +118,13 @@ def answer_outcome(kb: KnowledgeBase, context: QAContext, q: Question, raw: str)
     rows = [r for r in rows if scores[id(r)] == top[str(r["trial"])]]
     # A question naming no trial, on a KB of many: the values of the first trials, saying so.
     rows, truncation = bound_trials(context, rows, named)
-    wants_count = q.count and q.statistic != "rate" and not re.search(r"\bpercent|%|\brate\b", q.text, re.I)
+    # "How many patients responded?" is answered by the count where the article states one ("112 of 184"),
+    # else by the rate; a question asking for a rate or percentage always by the rate.
+    wants_count = (
+        q.count
+        and not re.search(r"\bpercent|%|\brates?\b|\bproportion\b|\bshare\b|\bfraction\b", q.text, re.I)
+        and any(r.get("numerator") is not None for r in rows)
+    )
     found, _ = statements(kb, [(str(r["outcome"]), TKB + "numericValue") for r in rows])
     numerators, _ = (
         statements(kb, [(str(r["outcome"]), TKB + "numerator") for r in rows]) if wants_count else ({}, None)

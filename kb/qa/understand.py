@@ -170,14 +170,16 @@ def _endpoint_iris(index: EntityIndex, key: str) -> list[str]:
 
 
 def _related_endpoints(index: EntityIndex, entity: LinkedEntity) -> list[str]:
-    """KB endpoints whose label contains this one's ("complete remission" -> CR/CRi), after the endpoint itself."""
+    """KB endpoints whose label contains this one's ("complete remission" -> CR/CRi), after the endpoint itself;
+    never one that qualifies it ("composite complete remission" is another endpoint, not a kind of CR)."""
     base = fold(entity.label)
+    alternative = re.compile(rf"(?:^|\b(?:or|and) ){re.escape(base)}\b")
     related = [
         e.iri
         for e in index.kb_entities("Endpoint")
         if e.iri
         and e.iri != entity.iri
-        and base in fold(e.label)
+        and alternative.search(fold(e.label))
         and not fold(e.label).startswith(base + " with")
     ]
     return [iri for iri in [entity.iri, *related] if iri]
@@ -212,6 +214,7 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
         if mention.entity.in_kb:
             endpoints.extend(_related_endpoints(index, mention.entity))
         words.append(mention.surface)
+    generic: list[tuple[int, int]] = []  # where plain words name an endpoint ("responded")
     if not endpoint_mentions:
         for key, cue in catalog.GENERIC_ENDPOINT_CUES:
             found = cue.search(text)
@@ -223,8 +226,11 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
                 ):
                     continue
                 endpoints.extend(_endpoint_iris(index, key))
-                words.append(found.group(0))
-                break
+                if found.group(0) not in words:
+                    words.append(found.group(0))
+                generic.append((found.start(), found.end()))
+                if endpoints:
+                    break
     endpoints = list(dict.fromkeys(endpoints))
     spans = [(m.start, m.end) for m in mentions]
     for pattern in (catalog.TIME_POINT, catalog.COMPARISON):
@@ -277,6 +283,11 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
     bibliographic = {"nct_id", "doi", "first_author", "journal", "date_published", "sponsor", "funders"}
     bibliographic |= {"conducted_by", "trial_name", "primary_endpoint", "phase", "median_age", "age_range"}
     bibliographic |= {"registry_status", "start_date", "completion_date"}
+    # "How many patients responded?": a count of an endpoint's patients, not of the trial's.
+    counts_endpoint = bool(generic) and bool(endpoints) and base["count"]
+    if counts_endpoint and prop is not None and prop.name in catalog.PATIENT_COUNTS:
+        spans.extend(generic)
+        return Question(intent="outcome", unexplained=tuple(_unexplained(text, spans)), **base)
     if has_endpoint and (prop is None or prop.name not in bibliographic):
         return Question(intent="outcome", unexplained=tuple(_unexplained(text, spans)), **base)
     if prop is not None:

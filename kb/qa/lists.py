@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from kb.qa import execution, queries
+from kb.qa import design, execution, queries
 from kb.qa.answer import NOT_STATED, TKB, finish, first_trials, scope, source_of
 from kb.qa.context import QAContext
 from kb.qa.evidence import find_passage, pick, statements, value_check
@@ -143,6 +143,11 @@ def answer_yes_no(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) 
     if not named:
         return Answer.abstain(raw, "the question does not say which trial", intent=q.intent)
     text = q.text.lower()
+    named_trials = [(m.start, m.end) for m in q.mentions if m.entity.kind == "ClinicalTrial"]
+    if design.asks_design(_without(q.text, named_trials)):
+        decided = design.answer_design(kb, trials, text, raw, q.intent)
+        if decided is not None:
+            return decided
     if re.search(r"chemo", text):
         query = queries.property_query("regimen", ("tkb:chemotherapyFree",), trials, [])
         rows = execution.select(kb, query)
@@ -204,6 +209,13 @@ def answer_yes_no(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) 
     if q.prop is not None and q.prop.value == "entity" and q.prop.via != "drug":
         return _yes_from_property(kb, context, q, raw)
     return Answer.abstain(raw, NOT_STATED, intent=q.intent)
+
+
+def _without(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with the given spans blanked."""
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + " " + text[end:]
+    return text
 
 
 def _yes_from_property(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> Answer:

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 Item = tuple[AnswerValue, EvidenceSpan | None, str]
 _AGE_PROPERTIES = {"median_age", "age_range"}
+_EACH_GROUP = re.compile(
+    r"\b(?:each|every|per|both|all)\s+(?:of the\s+)?(?:groups?|arms?)\b|\bby (?:group|arm)\b", re.I
+)
 
 
 def _expand(p: str) -> str:
@@ -113,6 +116,17 @@ def answer_property(kb: KnowledgeBase, context: QAContext, q: Question, raw: str
             return Answer.abstain(raw, "the question names no drug the knowledge base knows", intent=q.intent)
         nodes, restrict = drugs, []
     rows, query = _rows(kb, spec.via, spec.predicates, restrict, nodes)
+    arms = {a.iri for a in q.named("Arm") if a.iri}
+    if spec.via == "group" and arms:  # a group's value, never the whole study's or another group's
+        rows = [r for r in rows if str(r["node"]) in arms]
+    elif spec.via == "group":
+        every_arm = {a.iri for a in context.index.kb_entities("Arm")}
+        if _EACH_GROUP.search(q.text):  # "in each group": the groups' values, where the trial has groups
+            with_arms = {str(r.get("trial")) for r in rows if str(r["node"]) in every_arm}
+            rows = [r for r in rows if str(r["node"]) in every_arm or str(r.get("trial")) not in with_arms]
+        else:  # no group named: the whole study's value where a trial states one
+            whole = {str(r.get("trial")) for r in rows if str(r["node"]) not in every_arm}
+            rows = [r for r in rows if str(r["node"]) not in every_arm or str(r.get("trial")) not in whole]
     if spec.name == "funders":
         rows = _filter_funders(kb, q, restrict, rows)
     if spec.name == "trial_name" and not rows:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 _PERCENT = r"(\d+(?:\.\d+)?)\s?%"
 _DURATION = r"(\d+(?:\.\d+)?)\s(months?|years?)"
 # A dose with its whole unit: "75 mg per square meter of body-surface area" is 75 mg/m², not 75 mg.
-_DOSE = (
+DOSE_PATTERN = (
     r"(\d+(?:\.\d+)?)\s?(mg|µg|mcg|micrograms?)\b"
     r"(?:\s?/\s?(m2|m²|kg)\b|\sper\s(square\smet(?:er|re)s?|m2|m²|kilograms?|kg)\b)?"
     r"(?:\sof\sbody[- ](?:surface[- ]area|weight))?"
@@ -27,7 +27,7 @@ _DOSE = (
 _PER = {"kilogram": "kg", "kilograms": "kg", "kg": "kg", "m2": "m²", "m²": "m²"}
 _PROPERTY_WORDS = {
     "median_age": (r"\bmedian age\b", r"(\d+(?:\.\d+)?)\s(years?)"),
-    "dose": (r"\bdos(?:e|es|ing)\b|\bgiven at\b", _DOSE),
+    "dose": (r"\bdos(?:e|es|ing)\b|\bgiven at\b", DOSE_PATTERN),
     "enrolled_count": (r"\benrol\w*", r"(\d+)\s(?:patients|participants|adults|people|subjects)"),
     "randomized_count": (
         r"\brandomi[sz]\w*|\brandomly assigned",

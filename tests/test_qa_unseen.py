@@ -12,6 +12,8 @@ from kb.facade import KnowledgeBase
 from kb.qa import design
 from kb.qa.fallback import DOSE_PATTERN as DOSE
 from kb.qa.fallback import attached, clause_bounds, read_value
+from kb.qa.linking import EntityIndex, LinkedEntity
+from kb.qa.understand import understand
 
 ARTICLES = DATA / "unseen_qa"
 
@@ -148,3 +150,31 @@ def test_a_single_group_trial_is_not_randomized(news_kb: KnowledgeBase) -> None:
     answer = news_kb.ask("Is the trial randomized?")
     assert (answer.answer or "").startswith("No"), answer
     assert answer.evidence
+
+
+def test_a_single_arm_trial_is_not_randomized(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The news story as it would read with the wording extraction already knows ("single-arm").
+    text = (ARTICLES / "destiny.txt").read_text(encoding="utf-8").replace("single-group", "single-arm")
+    (tmp_path / "single_arm.txt").write_text(text, encoding="utf-8")
+    kb = KnowledgeBase(tmp_path / "kb")
+    assert not kb.ingest([tmp_path / "single_arm.txt"]).failed
+    answer = kb.ask("Is the trial randomized?")
+    assert answer.answer == "No: single-arm", answer
+    assert answer.evidence and "single-arm" in answer.evidence[0].text
+    assert (kb.ask("Is it a single-arm study?").answer or "").startswith("Yes")
+    assert kb.ask("Is the trial blinded?").answer == "No: open-label"
+
+
+def test_a_qualified_endpoint_is_not_a_kind_of_the_one_it_names() -> None:
+    index = EntityIndex()
+    base = "https://w3id.org/trialkb/resource/endpoint/"
+    for key, label in (
+        ("complete-remission", "complete remission"),
+        ("composite-complete-remission", "composite complete remission"),
+        ("cr-cri", "complete remission or complete remission with incomplete hematologic recovery"),
+    ):
+        index.add(LinkedEntity(base + key, "Endpoint", label, (label,)))
+    plain = understand("What was the complete remission rate?", index)
+    assert plain.endpoints == (base + "complete-remission", base + "cr-cri")
+    composite = understand("What was the composite complete remission rate?", index)
+    assert composite.endpoints == (base + "composite-complete-remission",)

@@ -117,6 +117,9 @@ def test_a_randomized_trial_is_randomized(abstract_kb: KnowledgeBase) -> None:
     answer = abstract_kb.ask("Is the trial randomized?")
     assert (answer.answer or "").startswith("Yes"), answer
     assert answer.evidence and "randomized" in answer.evidence[0].text
+    assert (abstract_kb.ask("Was the trial double-blind?").answer or "").startswith("Yes")
+    assert (abstract_kb.ask("Is the trial single-blind?").answer or "").startswith("No")
+    assert (abstract_kb.ask("Is the trial open-label?").answer or "").startswith("No")
 
 
 # End to end: the news story
@@ -163,6 +166,7 @@ def test_a_single_arm_trial_is_not_randomized(tmp_path) -> None:  # type: ignore
     assert answer.evidence and "single-arm" in answer.evidence[0].text
     assert (kb.ask("Is it a single-arm study?").answer or "").startswith("Yes")
     assert kb.ask("Is the trial blinded?").answer == "No: open-label"
+    assert kb.ask("Was the trial double-blind?").answer == "No: open-label"
 
 
 def test_a_qualified_endpoint_is_not_a_kind_of_the_one_it_names() -> None:

@@ -326,7 +326,8 @@ PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec(
         "design",
         _cue(
-            r"\bdesign\w*\b|\bsingle[- ]arm\b|\bopen[- ]label\b|\bmulti-?cent\w*|\bblind\w*|\bkind of (?:trial|study)"
+            r"\bdesign\w*\b|\bsingle[- ]arm\b|\bopen[- ]label\b|\bmulti-?cent\w*|\b(?:double|single|triple)[- ]blind\w*"
+            r"|\bblind\w*|\bkind of (?:trial|study)"
         ),
         "trial",
         ("tkb:designFeature",),

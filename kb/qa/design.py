@@ -21,6 +21,7 @@ _BLINDED = r"^(?:double|single|triple)[- ]blind\w*$|^blinded$|^masked$"
 _OPEN = r"^open[- ]label$|^unblinded$"
 _MULTICENTRE = r"^multi[- ]?cent(?:er|re)$|^multinational$|^international$"
 _SINGLE_CENTRE = r"^single[- ]cent(?:er|re)$"
+_BLINDING = ("single", "double", "triple")
 _PLACEBO = r"^placebo[- ]controlled$"
 
 # (what the question asks, features that mean yes, features that mean no)
@@ -29,6 +30,14 @@ _ASPECTS: tuple[tuple[re.Pattern[str], str, str | None], ...] = (
     (re.compile(r"\brandomi[sz]\w*\b", re.I), _RANDOMIZED, _NOT_RANDOMIZED),
     (re.compile(r"\bsingle[- ](?:arm|group)\b|\buncontrolled\b", re.I), _NOT_RANDOMIZED, _RANDOMIZED),
     (re.compile(r"\bopen[- ]label\b|\bunblinded\b", re.I), _OPEN, _BLINDED),
+    *(
+        (
+            re.compile(rf"\b{level}[- ]blind\w*", re.I),
+            rf"^{level}[- ]blind\w*$",
+            rf"{_OPEN}|^(?:{'|'.join(other for other in _BLINDING if other != level)})[- ]blind\w*$",
+        )
+        for level in _BLINDING
+    ),
     (re.compile(r"\bblind\w*\b|\bmasked\b", re.I), _BLINDED, _OPEN),
     (re.compile(r"\bplacebo\b", re.I), _PLACEBO, _NOT_RANDOMIZED),
     (

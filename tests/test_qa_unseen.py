@@ -136,6 +136,13 @@ def test_how_many_responded_is_the_stated_numerator(news_kb: KnowledgeBase) -> N
     assert news_kb.ask("What was the objective response rate?").answer == "60.9%"
 
 
+def test_a_count_of_something_else_is_not_the_enrollment(news_kb: KnowledgeBase) -> None:
+    # "patients" is in the question, but what is counted is treatments.
+    answer = news_kb.ask("How many previous treatments had patients received?")
+    assert answer.abstained or "184" not in (answer.answer or ""), answer
+    assert news_kb.ask("How many adult patients were in the study?").answer == "184"
+
+
 def test_disease_control_rate(news_kb: KnowledgeBase) -> None:
     answer = news_kb.ask("What was the disease control rate?")
     assert answer.answer == "97.3%", answer

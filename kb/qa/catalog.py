@@ -209,7 +209,7 @@ PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec(
         "enrolled_count",
         _cue(
-            rf"{_HOW_MANY}\b.*\b{_PEOPLE}|{_HOW_MANY}\b.*\b(?:enrol\w*|recruit\w*|accru\w*|includ\w*|particip\w*)|\benrol\w*\b.*\bhow many|"
+            rf"{_HOW_MANY}\s+(?:[\w-]+\s+){{0,2}}?{_PEOPLE}|{_HOW_MANY}\b.*\b(?:enrol\w*|recruit\w*|accru\w*|includ\w*|particip\w*)|\benrol\w*\b.*\bhow many|"
             r"sample size|\bhow (?:large|big)\b|size of (?:the )?(?:trial|study|cohort)|\benrollment\b|\benrolment\b|\bheadcount"
         ),
         "group",

@@ -189,3 +189,15 @@ def test_a_qualified_endpoint_is_not_a_kind_of_the_one_it_names() -> None:
     assert plain.endpoints == (base + "complete-remission", base + "cr-cri")
     composite = understand("What was the composite complete remission rate?", index)
     assert composite.endpoints == (base + "composite-complete-remission",)
+
+
+def test_a_passage_value_of_one_group_is_not_another_groups(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    text = (ARTICLES / "viale_a.txt").read_text(encoding="utf-8")
+    text = text.replace(
+        "The median age in both groups was 76 years.", "The median age was 76 years in the venetoclax group."
+    )
+    (tmp_path / "one_group.txt").write_text(text, encoding="utf-8")
+    kb = KnowledgeBase(tmp_path / "kb")
+    assert not kb.ingest([tmp_path / "one_group.txt"]).failed
+    assert kb.ask("What was the median age in the control group?").abstained
+    assert kb.ask("What was the median age in the venetoclax group?").answer == "76 years"

@@ -118,6 +118,15 @@ def _mentions(
     return asked, others
 
 
+_ALL_GROUPS = re.compile(r"\b(?:both|all|each|the two) (?:groups|arms|cohorts)\b")
+
+
+def _names_group(folded: str, value: TextValue, arms: list[str]) -> bool:
+    start, end = clause_bounds(folded, value.start)
+    clause = folded[start:end]
+    return bool(_ALL_GROUPS.search(clause)) or any(arm in clause for arm in arms)
+
+
 def answer_from_text(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> Answer | None:
     trials, named = scope(context, q)
     if not named or len(trials) != 1:
@@ -171,6 +180,9 @@ def answer_from_text(kb: KnowledgeBase, context: QAContext, q: Question, raw: st
         elif kind is None:  # (nothing of the kind named: every value the passage states must agree)
             topics = [(m.start(), m.end()) for m in re.finditer(about, folded)]
             values = [v for v in values if attached(text, v, topics, [])]
+        arms = [fold(m.surface) for m in q.mentions if m.entity.kind == "Arm"]
+        if arms:  # a group's value only where its clause names that group (or all groups)
+            values = [v for v in values if _names_group(folded, v, arms)]
         if len({v.shown for v in values}) != 1:
             continue
         value = values[0]

@@ -134,6 +134,7 @@ def test_how_many_responded_is_the_stated_numerator(news_kb: KnowledgeBase) -> N
     answer = news_kb.ask("How many patients responded?")
     assert answer.answer == "112", answer
     assert news_kb.ask("What was the objective response rate?").answer == "60.9%"
+    assert news_kb.ask("What proportion of patients responded?").answer == "60.9%"
 
 
 def test_a_count_of_something_else_is_not_the_enrollment(news_kb: KnowledgeBase) -> None:

@@ -233,6 +233,8 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
                     break
     endpoints = list(dict.fromkeys(endpoints))
     spans = [(m.start, m.end) for m in mentions]
+    if endpoints:  # plain words that stand for an endpoint the KB holds are understood
+        spans.extend(generic)
     for pattern in (catalog.TIME_POINT, catalog.COMPARISON):
         spans.extend((m.start(), m.end()) for m in pattern.finditer(text))
     base: dict[str, Any] = {

@@ -45,7 +45,7 @@ _ROMAN = {"I": "1", "II": "2", "III": "3", "IV": "4", "I/II": "1/2", "II/III": "
 _FEATURES = {
     "randomized": r"randomi[sz]ed|randomly assigned",
     "non-randomized": r"non-?randomi[sz]ed",
-    "single-arm": r"single[- ]arm",
+    "single-arm": r"single[- ](?:arm|group)",
     "multicentre": r"multi-?cent(?:re|er)|multi-?institutional",
     "international": r"international",
     "open-label": r"open[- ]label",

@@ -38,6 +38,7 @@ class Context:
     publication: Entity | None = None
     _seen: set[tuple[Entity, str, Entity | Value]] = field(default_factory=set)
     _matches: dict[str, list[LexiconMatch]] = field(default_factory=dict)
+    _unknown_drugs: dict[str, LexiconEntry] | None = None
 
     @property
     def source(self) -> Entity:
@@ -49,9 +50,26 @@ class Context:
         return (p for p in self.document.passages if p.section in sections)
 
     def matches(self, passage: Passage, kind: str | None = None) -> list[LexiconMatch]:
-        """Lexicon mentions in a passage (offsets into the document text), optionally of one kind."""
+        """Lexicon mentions in a passage (offsets into the document text), optionally of one kind.
+
+        Drugs the lexicon lacks but whose names carry an INN stem count as lexicon mentions too, so every
+        extractor treats them alike.
+        """
         if passage.id not in self._matches:
+            # Imported here: the drug extractor itself builds on this module.
+            from kb.extract.drugs import unknown_drug_matches, unknown_drugs
+
+            if self._unknown_drugs is None:
+                text = "\n".join(p.text for p in self.passages())
+                self._unknown_drugs = unknown_drugs(self.lexicon, text)
             found = self.lexicon.find_all(passage.text)
+            taken = [(m.start, m.end) for m in found]
+            found += [
+                m
+                for m in unknown_drug_matches(self._unknown_drugs, passage.text)
+                if all(m.end <= start or m.start >= end for start, end in taken)
+            ]
+            found.sort(key=lambda m: m.start)
             self._matches[passage.id] = [
                 LexiconMatch(m.entry, m.start + passage.start, m.end + passage.start, m.surface)
                 for m in found

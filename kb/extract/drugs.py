@@ -6,20 +6,46 @@ import re
 
 from kb.extract.context import Context, Mention, entity_for
 from kb.ingest import slugify
+from kb.lexicon import KINDS, Lexicon, LexiconEntry, LexiconMatch
 from kb.models import Entity, Passage
 
-# International nonproprietary name stems of targeted and cellular therapies (WHO INN stem book).
-_INN = re.compile(
-    r"\b([a-z]{3,}(?:mab|leucel|tinib|lisib|ciclib|parib|rafenib|zomib|clax|tamab)"
-    r"(?:\s+(?:vedotin|ozogamicin|tesirine|mafodotin|deruxtecan|govitecan|autoleucel|ciloleucel|maraleucel|vicleucel|pegol))?)\b",
-    re.IGNORECASE,
+# International nonproprietary name stems (WHO INN / USAN stem book) of anticancer and targeted drugs. Stems
+# that end ordinary English words are narrowed ("-ercept", not "-cept": intercept, concept, except).
+_STEMS = (
+    "mab",  # monoclonal antibodies (-ximab, -zumab, -umab, -tamab)
+    "nib",  # kinase inhibitors (-tinib, -rafenib, -metinib, asciminib)
+    "lisib|ciclib|parib|degib|zomib|sertib|rasib|clax",
+    "tecan|platin|taxel|rubicin",
+    "ercept|acept",  # receptor fusion proteins (aflibercept, abatacept)
+    "leukin",  # interleukins (aldesleukin)
+    "leucel",  # cell therapies (tisagenlecleucel)
+    "lidomide|famide",  # thalidomide analogues, oxazaphosphorines
+    "inostat|metostat",  # HDAC and EZH2 inhibitors
+    "aspargase|siran|rsen",  # asparaginases, small interfering RNAs, antisense oligonucleotides
 )
+_SUFFIXES = "vedotin|ozogamicin|tesirine|mafodotin|deruxtecan|govitecan|autoleucel|ciloleucel|maraleucel|vicleucel|pegol"
+_CELL_SUFFIXES = "autoleucel|ciloleucel|maraleucel|vicleucel"
+# A lower-case name (capitalised at most at the start of a sentence), never an all-capitals abbreviation; gene
+# therapies name the vector and the cells ("brexucabtagene autoleucel").
+_INN = re.compile(
+    rf"(?<![\w-])([A-Za-z][a-z]{{2,}}(?:(?:{'|'.join(_STEMS)})(?:\s+(?:{_SUFFIXES}))?|tagene\s+(?:{_CELL_SUFFIXES})))"
+    r"(?![\w-])"
+)
+# English words that end with a stem above.
+_ENGLISH = frozenset(
+    {"intercept", "worsen", "hoarsen", "coarsen", "thermostat", "rheostat", "hemostat", "cryostat"}
+)
+# "Scemblix (asciminib)", "Scemblix® (asciminib)" and "asciminib (Scemblix)": a brand name beside the INN.
+_BRAND_BEFORE = re.compile(r"(?<![\w-])([A-Z][a-z]{3,})®?\s*\(\s*$")
+_BRAND_AFTER = re.compile(r"^\s*\(\s*([A-Z][a-z]{3,})®?\s*\)")
 _NOT_INTERVENTION = re.compile(
     r"(?:prior|previous(?:ly)?|after\s+failure\s+of|refractory\s+to|resistant\s+to|intolerant\s+(?:of|to)|"
     r"pretreated\s+with|exposed\s+to)\b[^.;]{0,60}$",
     re.IGNORECASE,
 )
 _APPOSITIVE = re.compile(r"^(?:\s*\([^)]*\))?(?:,\s*|\s+is\s+|\s+was\s+)(?:a|an)\s+")
+# "compared X, a STAMP inhibitor ..., with investigator-selected TKIs": what follows is the comparator, not X.
+_APPOSITIVE_END = re.compile(r",\s+(?:with|versus|vs\.?|compared|plus)\b")
 _PRECEDING_CLASS = re.compile(r"\b(?:the|a|an)\s+((?:[\w()-]+\s+){1,6})$", re.IGNORECASE)
 # "X blocks PD-1", "X, which binds to CD20", "X (Brand) selectively inhibits BTK": the verb phrase and its object.
 _TARGET_VERB = re.compile(
@@ -45,21 +71,45 @@ _PAYLOAD = re.compile(
 )
 
 
+def unknown_drugs(lexicon: Lexicon, text: str) -> dict[str, LexiconEntry]:
+    """Drugs the lexicon lacks, named by an INN stem, by the names that mention them (the INN and its brand).
+
+    Like unknown organisations, each is minted locally: a label, no identifiers.
+    """
+    found: dict[str, LexiconEntry] = {}
+    for match in _INN.finditer(text):
+        name = match.group(1).lower()
+        # A conjugate's or a cell therapy's second word alone ("deruxtecan") names no drug.
+        if name in _ENGLISH or name in _SUFFIXES.split("|") or lexicon.match_name("Drug", name) is not None:
+            continue
+        entry = LexiconEntry("Drug", slugify(name), name)
+        found.setdefault(name, entry)
+        brand = _BRAND_BEFORE.search(text, 0, match.start()) or _BRAND_AFTER.match(text[match.end() :])
+        if brand and not any(lexicon.match_name(kind, brand.group(1)) for kind in KINDS):
+            found.setdefault(brand.group(1).lower(), entry)
+    return found
+
+
+def unknown_drug_matches(known: dict[str, LexiconEntry], text: str) -> list[LexiconMatch]:
+    """Mentions in ``text`` of the unknown drugs ``unknown_drugs`` found (offsets into ``text``)."""
+    if not known:
+        return []
+    names = sorted(known, key=len, reverse=True)
+    pattern = re.compile(
+        r"(?<![\w-])(" + "|".join(re.escape(n) for n in names) + r")(?![\w-])", re.IGNORECASE
+    )
+    return [
+        LexiconMatch(known[m.group(1).lower()], m.start(), m.end(), m.group(1))
+        for m in pattern.finditer(text)
+    ]
+
+
 def find_drugs(ctx: Context) -> list[Mention]:
-    """Drug mentions in the title and body: lexicon entries, then unknown names with INN stems."""
+    """Drug mentions in the title and body: lexicon entries and unknown names with INN stems."""
     mentions: list[Mention] = []
     for passage in ctx.passages():
-        known = ctx.matches(passage, "Drug")
-        for known_match in known:
-            mentions.append(Mention(entity_for(known_match.entry), known_match.start, known_match.end))
-        for match in _INN.finditer(passage.text):
-            start, end = passage.start + match.start(1), passage.start + match.end(1)
-            if any(m.start < end and start < m.end for m in mentions):
-                continue
-            name = match.group(1).lower()
-            entry = ctx.lexicon.match_name("Drug", name)
-            entity = entity_for(entry) if entry else Entity("Drug", slugify(name), name)
-            mentions.append(Mention(entity, start, end))
+        for match in ctx.matches(passage, "Drug"):
+            mentions.append(Mention(entity_for(match.entry), match.start, match.end))
     mentions.sort(key=lambda m: m.start)
     return mentions
 
@@ -93,7 +143,8 @@ def _describe(ctx: Context, mention: Mention, passage: Passage) -> None:
     spans: list[tuple[int, int]] = []
     appositive = _APPOSITIVE.match(after)
     if appositive:
-        spans.append((mention.end + appositive.end(), limit))
+        closing = _APPOSITIVE_END.search(after, appositive.end())
+        spans.append((mention.end + appositive.end(), mention.end + closing.start() if closing else limit))
     preceding = _PRECEDING_CLASS.search(text[passage.start : mention.start])
     # A class phrase before the name is its own only when no other drug stands between ("the X antibody Y to Z").
     if preceding and not any(

@@ -9,7 +9,8 @@ from kb.extract.context import Context, entity_for
 from kb.ingest import slugify
 from kb.models import Entity
 
-_CODE = r"(?:[A-Z]{1,2}\d{3,6}|[A-Z]{3,6}\d{2,6})[A-Z]?"
+# Codes: "E1910", "LAL2317", and capitals with a digit inside ("ASC4FIRST").
+_CODE = r"(?:[A-Z]{1,2}\d{3,6}|[A-Z]{3,6}\d{2,6}|[A-Z]{2,5}\d[A-Z]{3,8})[A-Z]?"
 _ACRONYM = r"[A-Z][A-Za-z]*[A-Z][A-Za-z]*-(?:[A-Z][a-z]+)?\d{1,3}[a-z]?"
 """Acronyms with a number, also after a word ("ZUMA-3", "DESTINY-Breast01")."""
 # Acronym names in capitals ("TOWER", "INO-VATE", "ALPHA-B"): only with trial context, and never a known term.

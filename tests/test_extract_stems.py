@@ -103,3 +103,12 @@ def test_article_unknown_drug_is_described(article: Extraction) -> None:
     assert objects(article, "mechanism", "asciminib") == {"binds the ABL myristoyl pocket of BCR::ABL1"}
     # The comparator after the apposition ("with investigator-selected TKIs") is not asciminib's class.
     assert objects(article, "drugClass", "asciminib") == set()
+
+
+def test_article_phase_in_roman_numerals_is_answered(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from kb.facade import KnowledgeBase
+
+    kb = KnowledgeBase(tmp_path / "kb")
+    kb.ingest([ARTICLE])
+    answer = kb.ask("What phase is the trial?")
+    assert answer.answer == "Phase 3" and answer.evidence, answer

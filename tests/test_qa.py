@@ -282,3 +282,11 @@ def test_long_iri_lists_are_bound_in_batches() -> None:
     assert len(seen) == 3 and [row["n"] for row in rows] == [8, 8, 4]
     assert execution.select_batched(Recorder(), lambda batch: values("trial", batch), items[:3])  # type: ignore[arg-type]
     assert len(seen) == 4
+
+
+def test_a_phase_written_in_roman_numerals_is_evidence_for_its_value() -> None:
+    from kb.qa.properties import _phase_names
+
+    assert _phase_names("Phase 3") == ["Phase 3", "Phase III"]
+    assert _phase_names("Phase 1b/2") == ["Phase 1b/2", "Phase Ib/II"]
+    assert _phase_names("Phase unknown") == ["Phase unknown"]

@@ -216,6 +216,15 @@ def _status(
     )
 
 
+_ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+
+
+def _phase_names(value: str) -> list[str]:
+    """ "Phase 1b/2" as articles write it too: "Phase Ib/II"."""
+    roman = re.sub(r"[1-4]", lambda digit: _ROMAN[digit.group(0)], value.removeprefix("Phase "))
+    return [value, f"Phase {roman}"] if roman != value.removeprefix("Phase ") else [value]
+
+
 def _display(q: Question, context: QAContext, row: dict[str, Any]) -> tuple[Any, str, list[str], str]:
     """(JSON value, display text, names for evidence, evidence kind) of one row's value."""
     spec = q.prop
@@ -235,6 +244,8 @@ def _display(q: Question, context: QAContext, row: dict[str, Any]) -> tuple[Any,
             _DATE_WORDS.get(str(row.get("p") or "").rsplit("#", 1)[-1]) if len(spec.predicates) > 1 else None
         )
         return str(value), f"{word} {shown}" if word else shown, [], "date"
+    if spec.name == "phase":  # stored as "Phase 3"; articles also write "Phase III"
+        return str(value), str(value), _phase_names(str(value)), "name"
     return str(value), str(value), [str(value)], "name"
 
 

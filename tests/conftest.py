@@ -12,9 +12,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
+if TYPE_CHECKING:
+    from kb.facade import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_HOME = ROOT / "kb" / "data" / "kb"
@@ -165,3 +169,11 @@ def linked_seed_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     kb.ingest([SEED])
     kb.link([SEED_NCT], record=SEED_RECORD)
     return home
+
+
+@pytest.fixture(scope="session")
+def keynote_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """The unseen KEYNOTE-189 article ingested (`tests/data/unseen/`), shared by the extraction tests."""
+    import support
+
+    return support.ingested_kb(tmp_path_factory.mktemp("keynote") / "kb", [support.UNSEEN / "keynote.txt"])

@@ -13,10 +13,13 @@ DATA = ROOT / "tests" / "data"
 SEED = ROOT / "kb" / "data" / "kb" / "sources" / "000_ddb5accd812ab49c.txt"
 CORPUS = sorted((DATA / "corpus").glob("*.txt"))
 BUNDLED_HOME = ROOT / "kb" / "data" / "kb"
+UNSEEN = DATA / "unseen"
+"""Articles written after the code, to find what breaks on documents nobody tuned for."""
 
 sys.path.insert(0, str(ROOT / "bench"))
 
 from kb.facade import KnowledgeBase  # noqa: E402
+from kb.models import Entity, Extraction  # noqa: E402
 
 
 def run_cli(
@@ -63,3 +66,20 @@ def linked_copy(kb: KnowledgeBase, home: Path) -> KnowledgeBase:
     linked = KnowledgeBase(home)
     linked.link(["NCT03739814"], SHARED_RECORD)
     return linked
+
+
+def ingested_kb(home: Path, paths: list[Path]) -> KnowledgeBase:
+    """A new KB at ``home`` holding ``paths``, every one ingested."""
+    kb = KnowledgeBase(home)
+    report = kb.ingest(paths)
+    assert not report.failed, report
+    return kb
+
+
+def objects(extraction: Extraction, predicate: str, subject: str | None = None) -> set[str]:
+    """The labels or values an extraction states for ``predicate`` (of ``subject``, by label or key)."""
+    out: set[str] = set()
+    for fact in extraction.facts:
+        if fact.predicate == predicate and subject in (None, fact.subject.label, fact.subject.key):
+            out.add(fact.object.label if isinstance(fact.object, Entity) else str(fact.object.value))
+    return out

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+import support
 
 from kb.extract import extract
 from kb.facade import KnowledgeBase
 from kb.ingest import parse_document
 from kb.models import Entity, Extraction, Value
 from kb.qa.linking import build_index
-from tests.support import DATA
 
 HEADER = "Study Update\nThe phase 3 KRYPTO-7 trial (NCT07654321) is described here.\n"
-KEYNOTE = DATA / "unseen" / "keynote.txt"
+KEYNOTE = support.UNSEEN / "keynote.txt"
 
 
 def run(body: str) -> Extraction:
@@ -123,15 +121,6 @@ def test_with_placebo_is_not_guessed_among_two_placebo_groups() -> None:
     )
     populations = {str(row["numericValue"]): row["population"] for row in outcomes(extraction).values()}
     assert populations["10"] == "KRYPTO-7 placebo arm"  # not one of the two groups it could be
-
-
-@pytest.fixture(scope="module")
-def keynote_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    home: Path = tmp_path_factory.mktemp("keynote")
-    kb = KnowledgeBase(home)
-    report = kb.ingest([KEYNOTE])
-    assert not report.failed, report
-    return kb
 
 
 def _values(kb: KnowledgeBase, question: str) -> list[tuple[float, str]]:

@@ -3,29 +3,21 @@ writes them, drug targets from verbs, and an unseen news article ingested end to
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+import support
+from support import objects
 
 from kb.extract import extract
 from kb.facade import KnowledgeBase
 from kb.ingest import parse_document
-from kb.models import Entity, Extraction
+from kb.models import Extraction
 
 HEADER = "Study Update\nThe phase 2 KRYPTO-4 trial (NCT01234567) is described here.\n"
-UNSEEN = Path(__file__).parent / "data" / "unseen_entities" / "keynote.txt"
+UNSEEN = support.UNSEEN / "keynote.txt"
 
 
 def run(body: str) -> Extraction:
     return extract(parse_document("synthetic.txt", HEADER + body + "\n"))
-
-
-def objects(extraction: Extraction, predicate: str, subject: str | None = None) -> set[str]:
-    out: set[str] = set()
-    for fact in extraction.facts:
-        if fact.predicate == predicate and (subject is None or fact.subject.key == subject):
-            out.add(fact.object.label if isinstance(fact.object, Entity) else str(fact.object.value))
-    return out
 
 
 @pytest.mark.parametrize(
@@ -111,21 +103,13 @@ def test_common_chemotherapy_agents_are_interventions() -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def unseen_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    kb = KnowledgeBase(tmp_path_factory.mktemp("unseen") / "kb")
-    report = kb.ingest([UNSEEN])
-    assert not report.failed, report
-    return kb
-
-
-def test_unseen_article_entities(unseen_kb: KnowledgeBase) -> None:
-    rows = unseen_kb.select(
+def test_unseen_article_entities(keynote_kb: KnowledgeBase) -> None:
+    rows = keynote_kb.select(
         "SELECT ?sponsor ?author WHERE { ?t a tkb:ClinicalTrial ; tkb:sponsor/rdfs:label ?sponsor ; "
         "tkb:reportedIn/tkb:firstAuthor ?author }"
     )
     assert [(str(r["sponsor"]), str(r["author"])) for r in rows] == [("Merck Sharp & Dohme", "Leena Gandhi")]
-    drugs = {str(r["l"]) for r in unseen_kb.select("SELECT ?l WHERE { ?t tkb:intervention/rdfs:label ?l }")}
+    drugs = {str(r["l"]) for r in keynote_kb.select("SELECT ?l WHERE { ?t tkb:intervention/rdfs:label ?l }")}
     assert drugs == {"pembrolizumab", "pemetrexed", "cisplatin", "carboplatin"}
     extraction = extract(parse_document(UNSEEN.name, UNSEEN.read_text()))
     assert objects(extraction, "target", "pembrolizumab") == {"PD-1"}
@@ -140,12 +124,12 @@ def test_unseen_article_entities(unseen_kb: KnowledgeBase) -> None:
         ("What does pembrolizumab target?", "PD-1"),
     ],
 )
-def test_unseen_article_questions(unseen_kb: KnowledgeBase, question: str, expected: str) -> None:
-    answer = unseen_kb.ask(question)
+def test_unseen_article_questions(keynote_kb: KnowledgeBase, question: str, expected: str) -> None:
+    answer = keynote_kb.ask(question)
     assert answer.answer == expected, answer
 
 
-def test_unseen_article_drugs_question(unseen_kb: KnowledgeBase) -> None:
-    answer = unseen_kb.ask("Which drugs were used?")
+def test_unseen_article_drugs_question(keynote_kb: KnowledgeBase) -> None:
+    answer = keynote_kb.ask("Which drugs were used?")
     for drug in ("pembrolizumab", "pemetrexed", "cisplatin", "carboplatin"):
         assert drug in answer.answer

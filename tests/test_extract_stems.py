@@ -3,9 +3,9 @@ digit inside ("ASC4FIRST"); then an unseen press release end to end."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+import support
+from support import objects
 
 from kb.extract import extract
 from kb.extract.drugs import unknown_drugs
@@ -13,7 +13,7 @@ from kb.ingest import read_document
 from kb.lexicon import load_lexicon
 from kb.models import Entity, Extraction
 
-ARTICLE = Path(__file__).parent / "data" / "unseen3" / "asc4first.txt"
+ARTICLE = support.UNSEEN / "asc4first.txt"
 
 
 def found(text: str) -> dict[str, str]:
@@ -71,14 +71,6 @@ def article() -> Extraction:
     return extract(read_document(ARTICLE))
 
 
-def objects(extraction: Extraction, predicate: str, subject: str | None = None) -> set[str]:
-    out: set[str] = set()
-    for fact in extraction.facts:
-        if fact.predicate == predicate and (subject is None or fact.subject.label == subject):
-            out.add(fact.object.label if isinstance(fact.object, Entity) else str(fact.object.value))
-    return out
-
-
 def test_article_names_the_trial_and_its_phase(article: Extraction) -> None:
     assert objects(article, "trialName") == {"ASC4FIRST"}
     assert objects(article, "nctId") == {"NCT04971226"}
@@ -106,9 +98,7 @@ def test_article_unknown_drug_is_described(article: Extraction) -> None:
 
 
 def test_article_phase_in_roman_numerals_is_answered(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from kb.facade import KnowledgeBase
 
-    kb = KnowledgeBase(tmp_path / "kb")
-    kb.ingest([ARTICLE])
+    kb = support.ingested_kb(tmp_path / "kb", [ARTICLE])
     answer = kb.ask("What phase is the trial?")
     assert answer.answer == "Phase 3" and answer.evidence, answer

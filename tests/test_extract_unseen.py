@@ -3,28 +3,20 @@ endpoints, funder lists, first authors in a header or an apposition; and two uns
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+import support
+from support import objects
 
 from kb.extract import extract
 from kb.ingest import parse_document
 from kb.models import Entity, Extraction
 
 HEADER = "Study Update\nThe phase 2 KRYPTO-4 trial (NCT01234567) is described here.\n"
-UNSEEN = Path(__file__).parent / "data" / "unseen2"
+UNSEEN = support.UNSEEN
 
 
 def run(body: str, header: str = HEADER) -> Extraction:
     return extract(parse_document("synthetic.txt", header + body + "\n"))
-
-
-def objects(extraction: Extraction, predicate: str, subject: str | None = None) -> set[str]:
-    out: set[str] = set()
-    for fact in extraction.facts:
-        if fact.predicate == predicate and (subject is None or fact.subject.label == subject):
-            out.add(fact.object.label if isinstance(fact.object, Entity) else str(fact.object.value))
-    return out
 
 
 def outcomes(extraction: Extraction) -> set[tuple[str, str, str]]:

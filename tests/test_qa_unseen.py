@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from support import DATA
+import support
 
 from kb.facade import KnowledgeBase
 from kb.qa import design
@@ -15,23 +15,17 @@ from kb.qa.fallback import attached, clause_bounds, read_value
 from kb.qa.linking import EntityIndex, LinkedEntity
 from kb.qa.understand import understand
 
-ARTICLES = DATA / "unseen_qa"
+ARTICLES = support.UNSEEN
 
 
 @pytest.fixture(scope="module")
 def abstract_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    kb = KnowledgeBase(tmp_path_factory.mktemp("unseen-qa") / "abstract")
-    report = kb.ingest([ARTICLES / "viale_a.txt"])
-    assert not report.failed, report
-    return kb
+    return support.ingested_kb(tmp_path_factory.mktemp("unseen-qa") / "abstract", [ARTICLES / "viale_a.txt"])
 
 
 @pytest.fixture(scope="module")
 def news_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    kb = KnowledgeBase(tmp_path_factory.mktemp("unseen-qa") / "news")
-    report = kb.ingest([ARTICLES / "destiny.txt"])
-    assert not report.failed, report
-    return kb
+    return support.ingested_kb(tmp_path_factory.mktemp("unseen-qa") / "news", [ARTICLES / "destiny.txt"])
 
 
 # Units

@@ -39,6 +39,7 @@ class Context:
     _seen: set[tuple[Entity, str, Entity | Value]] = field(default_factory=set)
     _matches: dict[str, list[LexiconMatch]] = field(default_factory=dict)
     _unknown_drugs: dict[str, LexiconEntry] | None = None
+    named_groups: dict[str, str] | None = None  # the groups the document names, by name (see outcomes)
 
     @property
     def source(self) -> Entity:

@@ -34,8 +34,6 @@ _GROUP_AFTER = re.compile(
     r"^\s*(?:\([^)]*\)\s*)?(?:in|for|with)\s+the\s+(?P<name>[\w-]+(?:\s+[\w-]+){0,2}?)\s+(?P<kind>group|arm)\b"
 )
 _GROUP_NAME = re.compile(r"\bthe\s+(?P<name>[\w-]+(?:\s+[\w-]+){0,2}?)\s+(?P<kind>group|arm)\b")
-_TIME_BETWEEN = re.compile(rf"^[^.;%]{{0,30}}?\bat\s+(?P<n>{NUMBER})\s+(?P<unit>years?|months?)\b", re.I)
-"""A time point between an endpoint and its values: "the rate of overall survival at 12 months was 69%"."""
 _AT_TIME = re.compile(r"\b(?:at|by)\s+$", re.I)
 """Before a duration that is a time point, not a value ("at 12 months")."""
 _REGIMEN_AFTER = re.compile(
@@ -160,7 +158,8 @@ def _endpoint_for(
     return None
 
 
-def _arm(ctx: Context, name: str, kind: str, start: int, end: int, passage: Passage) -> Entity:
+def arm_for(ctx: Context, name: str, kind: str, start: int, end: int, passage: Passage) -> Entity:
+    """The arm a document names ("the placebo group"), made once per trial."""
     assert ctx.trial is not None
     key = ctx.scoped_key("arm", name)
     arm = ctx.arms.get(key)
@@ -174,8 +173,14 @@ def _arm(ctx: Context, name: str, kind: str, start: int, end: int, passage: Pass
     return arm
 
 
-arm_for = _arm
-"""The arm a document names ("the placebo group"), made once per trial."""
+def _named_groups(ctx: Context) -> dict[str, str]:
+    """Every group the document names ("the placebo group": "placebo" -> "group"), read once per document."""
+    if ctx.named_groups is None:
+        ctx.named_groups = {}
+        for passage in ctx.passages():
+            for group in _GROUP_NAME.finditer(passage.text):
+                ctx.named_groups.setdefault(group.group("name").lower(), group.group("kind"))
+    return ctx.named_groups
 
 
 def _arm_words(name: str) -> frozenset[str]:
@@ -196,16 +201,12 @@ def _regimen_arm(ctx: Context, passage: Passage, value: _Value) -> tuple[Entity,
     words = _arm_words(phrase)
     if not words:
         return None
-    named: dict[str, str] = {}
-    for other in ctx.passages():
-        for group in _GROUP_NAME.finditer(other.text):
-            named.setdefault(group.group("name").lower(), group.group("kind"))
-    known = {name: kind for name, kind in named.items() if words <= _arm_words(name)}
+    known = {name: kind for name, kind in _named_groups(ctx).items() if words <= _arm_words(name)}
     if len({_arm_words(name) for name in known}) == 1:
         name, kind = next(iter(known.items()))
-        return _arm(ctx, name, kind, start, end, passage), start, end
+        return arm_for(ctx, name, kind, start, end, passage), start, end
     if _CONTROLS.match(phrase) or _is_regimen(ctx, passage, phrase, start, end):
-        return _arm(ctx, phrase.lower(), "arm", start, end, passage), start, end
+        return arm_for(ctx, phrase.lower(), "arm", start, end, passage), start, end
     return None
 
 
@@ -222,12 +223,10 @@ def _is_regimen(ctx: Context, passage: Passage, phrase: str, start: int, end: in
 
 def _arms_in(ctx: Context, passage: Passage) -> list[tuple[Entity, int, int]]:
     found = []
-    for match in re.finditer(
-        r"\bthe\s+(?P<name>[\w-]+(?:\s+[\w-]+){0,2}?)\s+(?P<kind>group|arm)\b", passage.text
-    ):
+    for match in _GROUP_NAME.finditer(passage.text):
         start, end = passage.start + match.start("name"), passage.start + match.end()
         found.append(
-            (_arm(ctx, match.group("name").lower(), match.group("kind"), start, end, passage), start, end)
+            (arm_for(ctx, match.group("name").lower(), match.group("kind"), start, end, passage), start, end)
         )
     return found
 
@@ -251,7 +250,9 @@ def _record(
     elif group:
         arm_start = value.end + group.start("name")
         arm_end = value.end + group.end()
-        population = _arm(ctx, group.group("name").lower(), group.group("kind"), arm_start, arm_end, passage)
+        population = arm_for(
+            ctx, group.group("name").lower(), group.group("kind"), arm_start, arm_end, passage
+        )
         end = max(end, arm_end)
     elif statistic != "hazard ratio":
         regimen = _regimen_arm(ctx, passage, value)
@@ -309,7 +310,8 @@ def _timepoint(
     if before:
         return duration(before.group("n"), before.group("unit")), passage.start + before.start()
     if endpoint.end <= value.start:
-        between = _TIME_BETWEEN.match(text[endpoint.end : value.start])
+        # Between the endpoint and its values: "the rate of overall survival at 12 months was 69%".
+        between = _TIME_AFTER.match(text[endpoint.end : value.start])
         if between:
             return duration(between.group("n"), between.group("unit")), None
     after = _TIME_AFTER.match(text[max(endpoint.end, value.end) : passage.end])
@@ -453,7 +455,7 @@ def _pairs(ctx: Context, passage: Passage, endpoints: list[LexiconMatch], used: 
         used.add((start, end))
         arm_start, arm_end = passage.start + order.start(), passage.start + order.end()
         for (name, kind), number, side in zip((side_a, side_b), (first, second), ("a", "b"), strict=True):
-            arm = _arm(ctx, name, kind, arm_start, arm_end, passage)
+            arm = arm_for(ctx, name, kind, arm_start, arm_end, passage)
             value_start = passage.start + match.start(side)
             _record(ctx, passage, preceding[-1], _Value(number, "%", value_start, end), arm=arm)
 
@@ -464,11 +466,7 @@ def _named_group(ctx: Context, phrase: str) -> tuple[str, str] | None:
     words = _arm_words(phrase) - _REGIMEN_WORDS
     if not words:
         return None
-    named: dict[str, str] = {}
-    for other in ctx.passages():
-        for group in _GROUP_NAME.finditer(other.text):
-            named.setdefault(group.group("name").lower(), group.group("kind"))
-    found = {n: k for n, k in named.items() if _arm_words(n) <= words or words <= _arm_words(n)}
+    found = {n: k for n, k in _named_groups(ctx).items() if _arm_words(n) <= words or words <= _arm_words(n)}
     if len(found) != 1:
         return None
     return next(iter(found.items()))

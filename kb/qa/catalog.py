@@ -34,6 +34,12 @@ def _cue(pattern: str) -> re.Pattern[str]:
 _HOW_MANY = r"(?:how many|number of|count of|total of|how much)"
 _PEOPLE = r"(?:patients|participants|people|adults|subjects|individuals|persons|children|men|women|cases)"
 
+# "When did enrollment start", "when did patients start the drug": not the trial's own dates.
+_NOT_A_TRIAL_DATE = _cue(
+    r"\b(?:enrol\w*|recruit\w*|accru\w*|patients?|participants?|treatment|therapy|dosing)\b"
+)
+_NOT_A_TRIAL_DATE_KINDS = ("Drug", "DrugClass")
+
 PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec(
         "nct_id",
@@ -76,8 +82,8 @@ PROPERTIES: tuple[PropertySpec, ...] = (
         "start date",
         value="date",
         shape="single",
-        avoids=("Drug", "DrugClass"),
-        unless=_cue(r"\b(?:enrol\w*|recruit\w*|accru\w*|patients?|participants?|treatment|therapy|dosing)\b"),
+        avoids=_NOT_A_TRIAL_DATE_KINDS,
+        unless=_NOT_A_TRIAL_DATE,
     ),
     PropertySpec(
         "completion_date",
@@ -89,8 +95,8 @@ PROPERTIES: tuple[PropertySpec, ...] = (
         ("tkb:primaryCompletionDate", "tkb:completionDate"),
         "completion date",
         value="date",
-        avoids=("Drug", "DrugClass"),
-        unless=_cue(r"\b(?:enrol\w*|recruit\w*|accru\w*|patients?|participants?|treatment|therapy|dosing)\b"),
+        avoids=_NOT_A_TRIAL_DATE_KINDS,
+        unless=_NOT_A_TRIAL_DATE,
     ),
     PropertySpec(
         "date_published",

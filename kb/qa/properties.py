@@ -68,8 +68,8 @@ def _with_date_kinds(kb: KnowledgeBase, rows: list[dict[str, Any]]) -> list[dict
     wanted = {(str(r["node"]), str(r["p"]), str(r["g"])) for r in rows if registry.is_registry(r["g"])}
     kinds: dict[tuple[str, str, str], str] = {}
     for node, predicate, graph in sorted(wanted):
-        found = kb.select(
-            f"SELECT ?kind WHERE {{ GRAPH <{graph}> {{ <{node}> <{predicate}Type> ?kind }} }} LIMIT 1"
+        found = execution.select(  # under the question's deadline, like every QA query
+            kb, f"SELECT ?kind WHERE {{ GRAPH <{graph}> {{ <{node}> <{predicate}Type> ?kind }} }} LIMIT 1"
         )
         if found:
             kinds[(node, predicate, graph)] = str(found[0]["kind"]).lower()

@@ -29,7 +29,13 @@ from search.passage_index import SearchHit
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "tests" / "data" / "retrieval_labels.jsonl"
 SEED = ROOT / "kb" / "data" / "kb" / "sources" / "000_ddb5accd812ab49c.txt"
-DOCUMENTS = [SEED, *sorted((ROOT / "tests" / "data" / "corpus").glob("*.txt"))]
+CORPUS = ROOT / "tests" / "data" / "corpus"
+# The labels are about the seed and the three B-ALL documents; the randomised-trial documents added later
+# (issue 14) have no retrieval labels, so they stay out of this measurement to keep it comparable.
+DOCUMENTS = [
+    SEED,
+    *(CORPUS / name for name in ("e1910-news.txt", "lal2317-abstract.txt", "zuma3-abstract.txt")),
+]
 MODES = ("dense", "bm25", "fused", "rrf")
 SETTINGS = ("mixed", "open", "scoped")
 DEPTH = 10

@@ -98,25 +98,60 @@ def _check_text(path: str, text: str) -> None:
         raise IngestError(path, "has too little text to be a publication")
 
 
+MAX_SENTENCE = 2000
+"""Longest passage, in characters: a longer "sentence" (a text without full stops) is cut at whitespace.
+
+Real sentences stay far below it (the longest in the test articles is about 400 characters); past it, the
+extractors' per-mention windows would still be bounded, but every passage-wide scan per value would grow
+with the text, and one embedding or keyword passage of a megabyte is of no use to search either."""
+_WHITESPACE_RUN = re.compile(r"\s*")
+_ABBREVIATION_WINDOW = 64
+"""How far before a full stop the word it ends is looked for (abbreviations and initials are short)."""
+
+
+def _after_space(text: str, position: int, end: int | None = None) -> int:
+    """The first position at or after ``position`` (and before ``end``) that is not whitespace."""
+    run = _WHITESPACE_RUN.match(text, position, len(text) if end is None else end)
+    return run.end() if run else position
+
+
+def _cut(start: int, end: int, text: str, limit: int = MAX_SENTENCE) -> list[tuple[int, int]]:
+    """``text[start:end]`` as pieces of at most ``limit`` characters, cut at the last whitespace before it."""
+    pieces: list[tuple[int, int]] = []
+    while end - start > limit:
+        cut = max(text.rfind(" ", start, start + limit), text.rfind("\t", start, start + limit))
+        if cut <= start:
+            cut = start + limit  # one unbroken run of characters: cut it anyway
+        piece_end = len(text[start:cut].rstrip()) + start
+        if piece_end > start:
+            pieces.append((start, piece_end))
+        start = _after_space(text, cut)
+    if end > start:
+        pieces.append((start, end))
+    return pieces
+
+
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
-    """Sentence spans (start, end) in ``text``, shifted by ``offset``; keeps abbreviations together."""
+    """Sentence spans (start, end) in ``text``, shifted by ``offset``; keeps abbreviations together, and cuts a
+    sentence longer than `MAX_SENTENCE` at whitespace. Linear in the text: each full stop's word is read
+    in a window before it, never from the start of the sentence."""
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
         end = match.start() + 1
-        word = re.search(r"([A-Za-z][A-Za-z.]*)\.$", text[start:end])
+        word = re.search(r"([A-Za-z][A-Za-z.]*)\.$", text[max(start, end - _ABBREVIATION_WINDOW) : end])
         if word and (word.group(1).lower() in _ABBREVIATIONS or len(word.group(1)) == 1):
             continue  # "et al." or an initial ("Litzow M.") does not end the sentence
-        chunk = text[start : match.end()].rstrip()
-        if chunk.strip():
-            lead = len(text[start:]) - len(text[start:].lstrip())
-            spans.append((offset + start + lead, offset + start + len(chunk)))
+        lead = _after_space(text, start, end)
+        chunk_end = len(text[lead : match.end()].rstrip()) + lead
+        if chunk_end > lead:
+            spans.extend(_cut(lead, chunk_end, text))
         start = match.end()
-    tail = text[start:]
-    if tail.strip():
-        lead = len(tail) - len(tail.lstrip())
-        spans.append((offset + start + lead, offset + start + len(tail.rstrip())))
-    return spans
+    lead = _after_space(text, start)
+    tail_end = len(text[lead:].rstrip()) + lead
+    if tail_end > lead:
+        spans.extend(_cut(lead, tail_end, text))
+    return [(offset + s, offset + e) for s, e in spans]
 
 
 def _lines(text: str) -> list[tuple[int, str]]:

@@ -109,7 +109,9 @@ def ingest(context: Context, files: tuple[Path, ...], force: bool, as_json: bool
         for outcome in report.outcomes:
             stream_err = outcome.status == "failed"
             click.echo(f"{outcome.status:9} {outcome.path}: {outcome.message}", err=stream_err)
-        click.echo(f"{context.kb.home}: {report.documents} documents, {report.triples} triples", err=True)
+        if not all(outcome.status == "failed" for outcome in report.outcomes):
+            # When every file failed there is nothing more to say than one line per failure.
+            click.echo(f"{context.kb.home}: {report.documents} documents, {report.triples} triples", err=True)
     if report.failed:
         raise SystemExit(1)
 
@@ -249,6 +251,9 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
 @pass_context
 def ask(context: Context, question: str | None, as_json: bool, jsonl: Path | None) -> None:
     """Answer a plain-English QUESTION from the KB, with its evidence and SPARQL, or say it is not stated."""
+    # A missing or damaged KB is an error (exit 1), not a question left unanswered: answering would only
+    # abstain, and the user must learn how to fix the KB. Loading verifies the snapshot's checksum.
+    context.kb.store  # noqa: B018
     if jsonl is not None:
         stream = sys.stdin if str(jsonl) == "-" else open(jsonl, encoding="utf-8")  # noqa: SIM115
         with stream:

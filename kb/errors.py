@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class TrialKBError(Exception):
     """Base class: a problem the user can act on, with a message that says what to do."""
@@ -38,6 +40,27 @@ class KBCorrupt(TrialKBError):
     """A knowledge base file does not match its recorded checksum: reported, not served."""
 
     status = 500
+
+
+class KBWriteError(TrialKBError):
+    """The knowledge base could not be written (disk full, file too large, no permission): the commit did
+    not happen and the KB is at its previous version."""
+
+    status = 507
+
+    @classmethod
+    def from_os_error(cls, error: OSError, home: object, committed: bool = False) -> KBWriteError:
+        """A one-line message for a failed write: what failed, why, and what state the KB is in."""
+        where = f" {error.filename}" if error.filename else ""
+        reason = error.strerror or str(error)
+        if error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            reason += " (disk full or file too large)"
+        state = (
+            "the KB was committed but this follow-up write did not complete"
+            if committed
+            else "nothing was committed; the KB is at its previous version"
+        )
+        return cls(f"cannot write{where}: {reason}; {state} (free space or fix {home} and retry)")
 
 
 class KBBusy(TrialKBError):

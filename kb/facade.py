@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kb.errors import IngestError, KBNotFound, TrialKBError
+from kb.errors import IngestError, KBNotFound, KBWriteError, TrialKBError
 from kb.settings import Settings
 from kb.store import DocumentEntry, KBDirectory, Manifest
 
 if TYPE_CHECKING:
+    from rdflib import Graph
+
     from kb.ctgov.importer import LinkReport
     from kb.ctgov.reconciliation import Reconciliation
     from kb.lexicon import Lexicon
@@ -55,6 +58,32 @@ class ValidationReport:
     text: str
     violations: int
     warnings: int = 0
+
+
+@dataclass(frozen=True)
+class _Extracted:
+    """A document's extraction, ready to go into the store; ``graph`` is None when it is refused."""
+
+    document: Document
+    graph: Graph | None
+    facts: int
+    trials: tuple[str, ...]
+
+    def outcome(self, known: DocumentEntry | None) -> IngestOutcome:
+        document = self.document
+        if self.graph is None:
+            return IngestOutcome(
+                document.path,
+                "failed",
+                "mentions no clinical trial (no trial name or NCT id found); not ingested (use --force to add it anyway)",
+                document.id,
+            )
+        count = len(self.graph)
+        message = f"{count} triples, {self.facts} facts" + (
+            f"; trials: {', '.join(self.trials)}" if self.trials else ""
+        )
+        status = "updated" if known is not None else "added"
+        return IngestOutcome(document.path, status, message, document.id, count, self.trials)
 
 
 @dataclass
@@ -121,7 +150,9 @@ class KnowledgeBase:
         self, paths: Sequence[Path | str], *, force: bool = False, progress: Progress | None = None
     ) -> IngestReport:
         """Add source files to the KB (created if new). Each file is read, checked and extracted before
-        anything is written; the KB is then committed once, atomically, under the writer lock."""
+        anything is written; the KB is then committed once, atomically, under the writer lock: sources,
+        snapshot, index and manifest together (`kb.store`). When no file can be added nothing is written,
+        not even a new KB directory."""
         from kb.ingest import read_document
 
         outcomes: list[IngestOutcome] = []
@@ -133,59 +164,105 @@ class KnowledgeBase:
                 outcomes.append(IngestOutcome(str(path), "failed", error.reason))
             if progress:
                 progress("reading", number, len(paths))
+        # Extraction runs before the lock is taken (other writers need not wait for it); whether a file is
+        # new, changed or unchanged is decided again under the lock, against the latest commit.
+        committed = self.directory.read_manifest() if self.exists() else None
+        before = {entry.id: entry for entry in committed.documents} if committed else {}
+        extracted: dict[int, _Extracted] = {}
+        for number, document in enumerate(documents, 1):
+            known = before.get(document.id)
+            if known is None or known.sha256 != document.sha256:
+                extracted[number] = self._extract(document, force)
+            if progress:
+                progress("extracting", number, len(documents))
+        wanted = [item for item in extracted.values() if item.graph is not None]
+        if not wanted and not any(d.id in before for d in documents):
+            # Nothing to add and nothing to report as unchanged: leave the directory as it is (or absent).
+            outcomes += [item.outcome(None) for item in extracted.values()]
+            return self._report(paths, outcomes, committed)
         with self.directory.write_lock(self.settings.lock_timeout):
             self.reload()
             store, previous = self._writable_store()
-            known = {entry.id: entry for entry in previous.documents} if previous else {}
-            entries = dict(known)
-            changed = False
+            known_now = {entry.id: entry for entry in previous.documents} if previous else {}
+            entries = dict(known_now)
+            sources: dict[str, bytes] = {}
             for number, document in enumerate(documents, 1):
-                outcome = self._ingest_one(store, document, known.get(document.id), force)
+                known = known_now.get(document.id)
+                if known is not None and known.sha256 == document.sha256:
+                    outcomes.append(
+                        IngestOutcome(
+                            document.path,
+                            "unchanged",
+                            "already in the knowledge base, unchanged",
+                            document.id,
+                        )
+                    )
+                    continue
+                item = extracted.get(number) or self._extract(document, force)  # changed meanwhile
+                outcome = item.outcome(known)
                 outcomes.append(outcome)
-                if outcome.status in {"added", "updated"}:
-                    changed = True
+                if item.graph is not None:
+                    store.replace_graph(item.graph)
                     entries[document.id] = self._entry(document, outcome)
-                    self.directory.save_source(document.path, document.text)
-                if progress:
-                    progress("extracting", number, len(documents))
-            if changed or previous is None:
-                manifest = self._commit(store, entries, previous)
+                    sources[document.path] = document.text.encode("utf-8")
+            if sources:
+                manifest: Manifest | None = self._commit(store, entries, previous, sources=sources)
             else:
                 manifest = previous
-        self._after_commit(changed)
+        self._after_commit(bool(sources))
+        return self._report(paths, outcomes, manifest)
+
+    @staticmethod
+    def _report(
+        paths: Sequence[Path | str], outcomes: list[IngestOutcome], manifest: Manifest | None
+    ) -> IngestReport:
         # Report in the order the files were given (read failures were collected first).
         order = {Path(p).name: n for n, p in enumerate(paths)} | {str(p): n for n, p in enumerate(paths)}
         ordered = sorted(outcomes, key=lambda o: order.get(o.path, len(order)))
+        if manifest is None:
+            return IngestReport(tuple(ordered), 0, 0)
         return IngestReport(tuple(ordered), manifest.triples, len(manifest.documents))
 
     def build(self, *, progress: Progress | None = None) -> IngestReport:
-        """Rebuild the KB from the sources it holds (``sources/`` in its directory), from scratch."""
-        sources = sorted(p for p in self.directory.sources.glob("*") if p.suffix.lower() in SOURCE_SUFFIXES)
-        if not sources:
+        """Rebuild the KB from its sources, from scratch: the source files the manifest lists, or every
+        file in ``sources/`` when there is no readable manifest (a new or damaged KB)."""
+        candidates = [p for p in self.directory.sources.glob("*") if p.suffix.lower() in SOURCE_SUFFIXES]
+        if not candidates:
             raise KBNotFound(f"{self.directory.sources} holds no sources to build from")
         from kb.ingest import read_document
 
         with self.directory.write_lock(self.settings.lock_timeout):
             from kb.triplestore import TripleStore
 
+            # Chosen under the lock: recovery has completed or undone any interrupted commit by now.
+            listed = self.directory.listed_sources()
+            sources = sorted(candidates) if listed is None else listed
+            previous = self.directory.read_manifest() if listed is not None else None
+            archived: tuple[str, ...] = ()
+            if listed is None and self.directory.exists():
+                # A damaged manifest: its registry ids are lost, so restore every archived record.
+                archived = tuple(sorted(p.stem for p in (self.home / "registry").glob("NCT*.json")))
             store = TripleStore()
             entries: dict[str, DocumentEntry] = {}
             outcomes: list[IngestOutcome] = []
             for number, path in enumerate(sources, 1):
                 try:
                     document = read_document(path)
-                    outcome = self._ingest_one(store, document, None, force=True)
+                    item = self._extract(document, force=True)
                 except IngestError as error:
-                    outcome = IngestOutcome(str(path), "failed", error.reason)
-                    document = None
-                outcomes.append(outcome)
-                if document is not None and outcome.status != "failed":
-                    entries[document.id] = self._entry(document, outcome)
+                    outcomes.append(IngestOutcome(str(path), "failed", error.reason))
+                else:
+                    outcome = item.outcome(None)
+                    outcomes.append(outcome)
+                    if item.graph is not None:
+                        store.replace_graph(item.graph)
+                        entries[document.id] = self._entry(document, outcome)
                 if progress:
                     progress("building", number, len(sources))
-            previous = self.directory.read_manifest() if self.directory.exists() else None
-            manifest = self._commit(store, entries, previous, rebuild_registry=True)
-        self._after_commit(True, rebuild_index=True)
+            manifest = self._commit(
+                store, entries, previous, rebuild_registry=True, registry_records=archived, rebuild_index=True
+            )
+        self._after_commit(True)
         return IngestReport(tuple(outcomes), manifest.triples, len(manifest.documents))
 
     @classmethod
@@ -217,34 +294,18 @@ class KnowledgeBase:
         manifest = self._load().manifest
         return TripleStore.from_nquads(self.directory.read_snapshot(manifest), merge=False), manifest
 
-    def _ingest_one(
-        self, store: TripleStore, document: Document, known: DocumentEntry | None, force: bool
-    ) -> IngestOutcome:
+    def _extract(self, document: Document, force: bool) -> _Extracted:
+        """Extract a document's facts and build its named graph (nothing is written)."""
         from kb.build import document_graph
         from kb.extract import extract
 
-        if known is not None and known.sha256 == document.sha256:
-            return IngestOutcome(
-                document.path, "unchanged", "already in the knowledge base, unchanged", document.id
-            )
         extraction = extract(document, self.lexicon)
         trials = tuple(
             sorted({f.subject.label for f in extraction.facts if f.subject.kind == "ClinicalTrial"})
         )
         if not trials and not force:
-            return IngestOutcome(
-                document.path,
-                "failed",
-                "mentions no clinical trial (no trial name or NCT id found); not ingested (use --force to add it anyway)",
-                document.id,
-            )
-        graph = document_graph(extraction, self.lexicon)
-        count = store.replace_graph(graph)
-        status = "updated" if known is not None else "added"
-        message = f"{count} triples, {len(extraction.facts)} facts" + (
-            f"; trials: {', '.join(trials)}" if trials else ""
-        )
-        return IngestOutcome(document.path, status, message, document.id, count, trials)
+            return _Extracted(document, None, len(extraction.facts), trials)
+        return _Extracted(document, document_graph(extraction, self.lexicon), len(extraction.facts), trials)
 
     def _commit(
         self,
@@ -253,16 +314,20 @@ class KnowledgeBase:
         previous: Manifest | None,
         rebuild_registry: bool = False,
         registry_records: Sequence[str] = (),
+        *,
+        sources: Mapping[str, bytes] | None = None,
+        rebuild_index: bool = False,
     ) -> Manifest:
+        """Commit ``store`` with its ``sources`` and search index (see `kb.store` for the protocol)."""
         from kb.build import LEXICON_GRAPH, lexicon_graph
 
-        registry = previous.registry_records if previous else ()
+        registry = tuple(previous.registry_records) if previous else ()
+        registry = tuple(sorted(set(registry) | set(registry_records)))
         if rebuild_registry and registry:
             # A rebuild starts from an empty store: re-map the archived registry records into it.
             from kb.ctgov.importer import restore_registry_graphs
 
             registry = restore_registry_graphs(store, self.home, registry)
-        registry = tuple(sorted(set(registry) | set(registry_records)))
         used = store.used_iris(exclude_graph=str(LEXICON_GRAPH))
         store.replace_graph(lexicon_graph(self.lexicon, used))
         data = store.to_nquads()
@@ -273,9 +338,25 @@ class KnowledgeBase:
             documents=tuple(sorted(entries.values(), key=lambda e: e.id)),
             registry_records=registry,
         )
-        committed = self.directory.commit(data, manifest)
-        self._loaded = None
-        return committed
+
+        def index_new_content(content_hash: str) -> None:
+            # The index is written before the commit point, so that a failure to write it (disk full)
+            # leaves the KB at its previous version; it is built from the new content, shown to the
+            # index code as if it were committed.
+            from search.errors import SearchIndexError
+
+            store.merge_default_graph()
+            snapshot = f"kb-{content_hash[:16]}.nq"
+            self._loaded = _Loaded(replace(manifest, snapshot=snapshot, sha256=content_hash), store)
+            try:
+                self._update_index(rebuild=rebuild_index)
+            except SearchIndexError as error:  # no embedder here: the KB stands, search rebuilds later
+                print(f"note: the search index was not updated ({error})", file=sys.stderr)
+
+        try:
+            return self.directory.commit(data, manifest, sources, before_manifest=index_new_content)
+        finally:
+            self._loaded = None
 
     def link(
         self, nct_ids: Sequence[str], record: Path | str | None = None, *, offline: bool | None = None
@@ -329,8 +410,11 @@ class KnowledgeBase:
             entries = {entry.id: entry for entry in previous.documents} if previous else {}
             linked = [outcome_for(item, iri, store.replace_graph(graph)) for item, iri, graph in graphs]
             archive = RegistryArchive(self.home)
-            for item in prepared:
-                archive.save(item)  # kept for `trialkb build`; only ids in the manifest are restored
+            try:
+                for item in prepared:
+                    archive.save(item)  # kept for `trialkb build`; only ids in the manifest are restored
+            except OSError as error:
+                raise KBWriteError.from_os_error(error, self.home) from None
             manifest = self._commit(
                 store, entries, previous, registry_records=tuple(item.record.nct_id for item in prepared)
             )
@@ -352,11 +436,9 @@ class KnowledgeBase:
             )
         return result
 
-    def _after_commit(self, changed: bool, rebuild_index: bool = False) -> None:
-        """Hook for keeping derived data (the search index) current after a commit."""
+    def _after_commit(self, changed: bool) -> None:
+        """After a commit (the search index was brought up to date inside it): readers see the new version."""
         self.reload()
-        if changed:
-            self._update_index(rebuild=rebuild_index)
 
     # ------------------------------------------------------------------ reading
 

@@ -7,6 +7,7 @@ reported with what to run.
 
 from __future__ import annotations
 
+import errno
 import re
 import sys
 import warnings
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kb.errors import TrialKBError
+from kb.errors import KBWriteError, TrialKBError
 
 if TYPE_CHECKING:
     from kb.facade import KnowledgeBase
@@ -256,11 +257,22 @@ def load_index(kb: KnowledgeBase) -> PassageIndex:
         print(f"note: search index not usable ({error}); rebuilding it", file=sys.stderr)
         try:
             with kb.directory.write_lock(kb.settings.lock_timeout):
-                index = update_index(kb, rebuild=True)
-        except OSError as write_error:
+                try:  # a writer may have brought it up to date while this process waited for the lock
+                    index = PassageIndex.load(
+                        kb.directory.index_dir,
+                        embedder,
+                        content,
+                        exact_threshold=kb.settings.exact_index_limit,
+                    )
+                except SearchIndexError:
+                    index = update_index(kb, rebuild=True)
+        except (OSError, KBWriteError) as write_error:
+            reason = write_error.strerror if isinstance(write_error, OSError) else str(write_error)
+            if isinstance(write_error, OSError) and write_error.errno in (errno.ENOSPC, errno.EFBIG):
+                reason = f"{reason}: disk full or file too large"
             raise SearchUnavailable(
                 f"the search index of {kb.home} is stale or damaged ({error}) and cannot be rebuilt here "
-                f"({write_error.strerror}); run `trialkb --home {kb.home} build`"
+                f"({reason}); free space or fix permissions, then run `trialkb --home {kb.home} build`"
             ) from None
     kb._passage_index = (content, index)  # type: ignore[attr-defined]
     return index

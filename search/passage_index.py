@@ -7,6 +7,7 @@ nothing else; it is saved to a directory with a manifest and verified when loade
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -393,7 +394,13 @@ class PassageIndex:
             with (staging / RECORDS_FILE).open("w", encoding="utf-8") as handle:
                 for record in self._records:
                     handle.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
-            self._vectors.save(staging / VECTORS_FILE)
+            try:
+                self._vectors.save(staging / VECTORS_FILE)
+            except RuntimeError as error:
+                # FAISS reports a failed write (disk full, file too large) as RuntimeError: make it the
+                # OSError it is, so callers handle every failed write of the index alike.
+                where = str(staging / VECTORS_FILE)
+                raise OSError(errno.EIO, f"cannot write the vector index ({error})", where) from error
             (staging / KEYWORD_DIRECTORY).mkdir()
             keyword.save(staging / KEYWORD_DIRECTORY)
             manifest = IndexManifest(

@@ -117,7 +117,11 @@ class _FaissIndex:
         return np.asarray(self._index.reconstruct_n(0, len(self)), dtype=np.float32)
 
     def save(self, path: Path) -> None:
-        _faiss().write_index(self._index, str(path))
+        # Not faiss.write_index: it writes through C stdio and, when the disk fills at the final flush, only
+        # prints an error and leaves a truncated file; Python's writes raise OSError (ENOSPC, EFBIG).
+        data = _faiss().serialize_index(self._index)
+        with Path(path).open("wb") as handle:
+            handle.write(memoryview(data))
 
 
 class FlatIndex(_FaissIndex):

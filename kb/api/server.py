@@ -19,7 +19,13 @@ def event_loop_and_parser() -> tuple[str, str]:
 
 
 def serve(kb: KnowledgeBase, host: str, port: int) -> None:
-    """Serve the app over HTTP until interrupted; query workers start and stop with it."""
+    """Serve the app over HTTP until interrupted; query workers start and stop with it.
+
+    A missing or damaged KB (manifest unreadable, snapshot not matching its checksum) is refused before
+    the server starts, with the domain error the CLI prints as one line, not a traceback from the
+    app's startup.
+    """
+    kb.store  # noqa: B018 - loads the snapshot and verifies its checksum; raises KBNotFound or KBCorrupt
     app = create_app(kb, kb.settings)
     loop, http = event_loop_and_parser()
     uvicorn.run(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.ctgov.links import normalize_nct_id
+from search.storage import file_mode
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ def write_atomically(path: Path, text: str) -> None:
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
+        # mkstemp makes the file 0600, which would hide the record from a server run as another user.
+        os.chmod(temporary, file_mode())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -15,10 +15,10 @@ from kb.qa.context import QAContext, document_id, load_context
 from kb.qa.evidence import find_passage, pick, statements, value_check
 from kb.qa.model import Answer, AnswerValue, EvidenceSpan
 from kb.qa.render import duration_months, duration_text, json_number, plain_number, with_unit
-from kb.qa.understand import Question, understand
+from kb.qa.understand import EMPTY, Question, understand
 
 if TYPE_CHECKING:
-    from kb.facade import KnowledgeBase
+    from kb.qa.port import QASource
 
 TKB = queries.PREFIX_IRIS["tkb"]
 NOT_STATED = "not stated in the sources"
@@ -27,7 +27,7 @@ MAX_TRIALS = 20
 gives the first by name and says how many more there are."""
 
 
-def answer_question(kb: KnowledgeBase, question: str) -> Answer:
+def answer_question(kb: QASource, question: str) -> Answer:
     """Answer from the KB (or a passage, saying so), or abstain with a reason; never raises."""
     raw = question if isinstance(question, str) else str(question)
     try:
@@ -45,9 +45,9 @@ def answer_question(kb: KnowledgeBase, question: str) -> Answer:
         return Answer.abstain(raw, f"could not answer ({type(error).__name__})")
 
 
-def _dispatch(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> Answer:
-    if q.intent == "none":
-        return Answer.abstain(raw, q.reason or NOT_STATED, intent=q.intent)
+def _dispatch(kb: QASource, context: QAContext, q: Question, raw: str) -> Answer:
+    if q.intent == "none" and not q.mentions and q.reason == EMPTY:
+        return Answer.abstain(raw, q.reason, intent=q.intent)
     if q.unknown_names and not q.trials:
         names = ", ".join(q.unknown_names)
         return Answer.abstain(raw, f"the knowledge base holds no trial named {names}", intent=q.intent)
@@ -56,11 +56,25 @@ def _dispatch(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> A
         return Answer.abstain(
             raw, f"{outside[0].label} is not in the knowledge base; {NOT_STATED}", intent=q.intent
         )
-    if q.unexplained:
-        words = ", ".join(dict.fromkeys(w.lower() for w in q.unexplained))
-        return Answer.abstain(
-            raw, f"the knowledge base does not describe what the question asks ({words})", intent=q.intent
-        )
+    from kb.qa.interpret import interpret
+
+    reading = interpret(kb, q)
+    if reading.question is None:
+        answer = Answer.abstain(raw, reading.reason or NOT_STATED, intent=q.intent)
+    else:
+        q = reading.question
+        answer = _handle(kb, context, q, raw)
+    if answer.abstained and reading.read_text and not _asks_registry(q):
+        kind = reading.answer_type
+        if q.endpoints and kind not in {"share", "number", "count"}:
+            kind = "share" if q.statistic in {None, "rate"} else "number"  # an endpoint's value is a number
+        text_answer = _read(kb, context, q, raw, kind)
+        if text_answer is not None:
+            return text_answer
+    return answer
+
+
+def _handle(kb: QASource, context: QAContext, q: Question, raw: str) -> Answer:
     from kb.qa import lists, outcomes, properties
 
     handlers = {
@@ -79,6 +93,19 @@ def _dispatch(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> A
         if text_answer is not None:
             return text_answer
     return answer
+
+
+def _read(kb: QASource, context: QAContext, q: Question, raw: str, kind: str) -> Answer | None:
+    """The typed reader, for a question about one trial (named, or the only one)."""
+    from kb.qa.reader import answer_from_reading, read
+
+    trials, named = scope(context, q)
+    if not named or len(trials) != 1:
+        return None
+    found = read(kb, context, q, trials, kind)
+    if found is None:
+        return None
+    return answer_from_reading(raw, q, context, trials[0], found)
 
 
 def _asks_registry(q: Question) -> bool:

@@ -11,7 +11,7 @@ from kb.qa import queries
 from kb.qa.linking import EntityIndex, build_index
 
 if TYPE_CHECKING:
-    from kb.facade import KnowledgeBase
+    from kb.qa.port import QASource
 
 DOCUMENT_PREFIX = "https://w3id.org/trialkb/resource/document/"
 GRAPH_PREFIX = "https://w3id.org/trialkb/graph/"
@@ -87,7 +87,7 @@ class _Entry:
     names: tuple[str, ...]
 
 
-def _lexicon_entries(kb: KnowledgeBase) -> list[Any]:
+def _lexicon_entries(kb: QASource) -> list[Any]:
     """The lexicon's names. Read from its JSON directly unless already loaded: building `Lexicon` compiles
     its mention regexes (a quarter of a second), which linking a question does not need."""
     loaded = getattr(kb, "_lexicon", None)
@@ -112,7 +112,7 @@ def _lexicon_entries(kb: KnowledgeBase) -> list[Any]:
         return []  # the KB's own names still link without the lexicon
 
 
-def load_context(kb: KnowledgeBase) -> QAContext:
+def load_context(kb: QASource) -> QAContext:
     """The context of the KB's current version (cached on the KB object)."""
     version = kb.manifest.sha256
     cached: QAContext | None = getattr(kb, "_qa_context", None)

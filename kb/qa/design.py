@@ -13,7 +13,7 @@ from kb.qa.linking import fold
 from kb.qa.model import Answer, AnswerValue, EvidenceSpan
 
 if TYPE_CHECKING:
-    from kb.facade import KnowledgeBase
+    from kb.qa.port import QASource
 
 _RANDOMIZED = r"^randomi[sz]ed$"
 _NOT_RANDOMIZED = r"^(?:single[- ](?:group|arm|cohort)|non[- ]?randomi[sz]ed|uncontrolled)$"
@@ -78,7 +78,7 @@ def _asked(text: str) -> list[tuple[str, str | None]]:
     return list(dict.fromkeys(asked))
 
 
-def answer_design(kb: KnowledgeBase, trials: list[str], text: str, raw: str, intent: str) -> Answer | None:
+def answer_design(kb: QASource, trials: list[str], text: str, raw: str, intent: str) -> Answer | None:
     """ "Yes" (every asked feature stated) or "No" (one excluded by a stated feature), the deciding features
     as evidence; None when the stated features do not decide every one."""
     asked = _asked(text)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from kb.qa.model import Answer
 
 if TYPE_CHECKING:
-    from kb.facade import KnowledgeBase
+    from kb.qa.port import QASource
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,10 @@ class EvalReport:
         return "\n".join(lines)
 
 
-def is_correct(answer: Answer, kind: str, gold: Sequence[str]) -> bool:
+def is_correct(answer: Answer, kind: str, gold: Sequence[str], refused: Sequence[str] = ()) -> bool:
     """The project's rule: case-insensitive substring of a gold alias (every item for lists) in the
-    answer text or structured values; for unanswerable, an abstention."""
+    answer text or structured values; for unanswerable, an abstention. An answer holding a ``refused``
+    text is wrong ("which drug came first?" answered with both drugs)."""
     if kind == "unanswerable":
         return answer.abstained
     if answer.abstained:
@@ -102,6 +103,8 @@ def is_correct(answer: Answer, kind: str, gold: Sequence[str]) -> bool:
     haystack = " ".join(
         [answer.answer or ""] + [json.dumps(v.value, default=str) for v in answer.values]
     ).lower()
+    if any(item.lower() in haystack for item in refused):
+        return False
     if kind == "list":
         return all(item.lower() in haystack for item in gold)
     return any(item.lower() in haystack for item in gold)
@@ -115,14 +118,14 @@ def load_questions(path: Path | str) -> list[dict[str, Any]]:
     return items
 
 
-def evaluate(kb: KnowledgeBase, path: Path | str) -> EvalReport:
+def evaluate(kb: QASource, path: Path | str) -> EvalReport:
     """Ask every question of the file and score the answers."""
     rows: list[EvalRow] = []
     by_kind: dict[str, tuple[int, int]] = {}
     for item in load_questions(path):
         kind, gold = str(item.get("kind", "entity")), tuple(str(g) for g in item.get("gold", []))
         answer = kb.ask(str(item["q"]))
-        correct = is_correct(answer, kind, gold)
+        correct = is_correct(answer, kind, gold, tuple(str(g) for g in item.get("not", [])))
         rows.append(
             EvalRow(
                 str(item.get("id", len(rows))),

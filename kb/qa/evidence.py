@@ -11,13 +11,13 @@ from kb.qa.model import EvidenceSpan
 from kb.qa.render import name_matcher, states_date, states_number
 
 if TYPE_CHECKING:
-    from kb.facade import KnowledgeBase
+    from kb.qa.port import QASource
 
 Check = Callable[[str], bool]
 Statements = dict[tuple[str, str], list[tuple[Any, EvidenceSpan]]]
 
 
-def statements(kb: KnowledgeBase, pairs: Sequence[tuple[str, str]]) -> tuple[Statements, str | None]:
+def statements(kb: QASource, pairs: Sequence[tuple[str, str]]) -> tuple[Statements, str | None]:
     """(subject, predicate) -> [(object, passage span)], and the query that found them."""
     unique = list(dict.fromkeys(pairs))
     if not unique:

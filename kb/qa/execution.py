@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from kb.errors import QueryTimeout
 
 if TYPE_CHECKING:
-    from kb.facade import KnowledgeBase
+    from kb.qa.port import QASource
 
 BATCH = 8
 """Rows of one VALUES block (Oxigraph 0.5 keeps the bound variable first up to ten)."""
@@ -53,14 +53,14 @@ def check_deadline() -> None:
         raise QueryTimeout("answering the question took longer than its deadline")
 
 
-def select(kb: KnowledgeBase, query: str) -> Rows:
-    """`KnowledgeBase.select`, within the question's deadline."""
+def select(kb: QASource, query: str) -> Rows:
+    """`QASource.select`, within the question's deadline."""
     check_deadline()
     return kb.select(query)
 
 
 def select_batched(
-    kb: KnowledgeBase, build: Callable[[Sequence[Item]], str], items: Sequence[Item], size: int = BATCH
+    kb: QASource, build: Callable[[Sequence[Item]], str], items: Sequence[Item], size: int = BATCH
 ) -> Rows:
     """The rows of ``build(items)``, run ``size`` items at a time (``build`` binds them with VALUES)."""
     if len(items) <= size:

@@ -14,7 +14,7 @@ from kb.qa.model import Answer, AnswerValue, EvidenceSpan
 from kb.qa.understand import Question
 
 if TYPE_CHECKING:
-    from kb.facade import KnowledgeBase
+    from kb.qa.port import QASource
 
 _PERCENT = r"(\d+(?:\.\d+)?)\s?%"
 _DURATION = r"(\d+(?:\.\d+)?)\s(months?|years?)"
@@ -127,7 +127,7 @@ def _names_group(folded: str, value: TextValue, arms: list[str]) -> bool:
     return bool(_ALL_GROUPS.search(clause)) or any(arm in clause for arm in arms)
 
 
-def answer_from_text(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> Answer | None:
+def answer_from_text(kb: QASource, context: QAContext, q: Question, raw: str) -> Answer | None:
     trials, named = scope(context, q)
     if not named or len(trials) != 1:
         return None  # never pick one trial's sentence when the question could be about several
@@ -135,6 +135,8 @@ def answer_from_text(kb: KnowledgeBase, context: QAContext, q: Question, raw: st
     asked_iris: set[str] = set()
     kind: str | None = None
     if q.intent == "outcome":
+        if q.statistic in {"hazard ratio", "odds ratio"}:
+            return None  # a ratio is never a percentage read from a sentence
         words = [re.escape(fold(w)) for w in q.endpoint_words]
         if not words:
             return None

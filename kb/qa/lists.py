@@ -14,7 +14,7 @@ from kb.qa.model import Answer, AnswerValue, EvidenceSpan
 from kb.qa.understand import Question
 
 if TYPE_CHECKING:
-    from kb.facade import KnowledgeBase
+    from kb.qa.port import QASource
 
 _RELATIONS = (("Drug", "drug"), ("MolecularTarget", "target"), ("DrugClass", "class"), ("Disease", "disease"))
 _COMPARE = {
@@ -37,7 +37,7 @@ def _compare(op: str, value: float, threshold: float) -> bool:
     return value > threshold
 
 
-def answer_list_drugs(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> Answer:
+def answer_list_drugs(kb: QASource, context: QAContext, q: Question, raw: str) -> Answer:
     entities = [(e, "target") for e in q.named("MolecularTarget")] + [
         (e, "class") for e in q.named("DrugClass")
     ]
@@ -62,7 +62,7 @@ def answer_list_drugs(kb: KnowledgeBase, context: QAContext, q: Question, raw: s
     return finish(raw, q, items, query, 0.85, False)
 
 
-def _trials_by_outcome(kb: KnowledgeBase, q: Question) -> tuple[dict[str, str], str]:
+def _trials_by_outcome(kb: QASource, q: Question) -> tuple[dict[str, str], str]:
     assert q.comparison is not None
     op, threshold = q.comparison
     query = queries.outcome_query(q.endpoints, [])
@@ -73,7 +73,7 @@ def _trials_by_outcome(kb: KnowledgeBase, q: Question) -> tuple[dict[str, str], 
     return matched, query
 
 
-def answer_list_trials(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> Answer:
+def answer_list_trials(kb: QASource, context: QAContext, q: Question, raw: str) -> Answer:
     selected: set[str] | None = None
     via: dict[str, tuple[str, str]] = {}  # trial -> (subject, predicate) of the statement to show
     query = queries.TRIALS
@@ -136,7 +136,7 @@ def answer_list_trials(kb: KnowledgeBase, context: QAContext, q: Question, raw: 
     return finish(raw, q, items, query, 0.85, False, truncation)
 
 
-def answer_yes_no(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> Answer:
+def answer_yes_no(kb: QASource, context: QAContext, q: Question, raw: str) -> Answer:
     """Yes/no from facts that decide it both ways (chemotherapy-free, marker polarity, thresholds);
     "yes" when the KB states what is asked; otherwise abstain rather than guess "no"."""
     trials, named = scope(context, q)
@@ -218,7 +218,7 @@ def _without(text: str, spans: list[tuple[int, int]]) -> str:
     return text
 
 
-def _yes_from_property(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> Answer:
+def _yes_from_property(kb: QASource, context: QAContext, q: Question, raw: str) -> Answer:
     """ "Did any patients have prior cancers?": yes, with the values, when the KB states some; a named
     value must be among them. Never "no" from absence."""
     from kb.qa.properties import answer_property

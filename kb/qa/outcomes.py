@@ -25,7 +25,7 @@ from kb.qa.render import duration_text, json_number, plain_number, with_unit
 from kb.qa.understand import Question
 
 if TYPE_CHECKING:
-    from kb.facade import KnowledgeBase
+    from kb.qa.port import QASource
 
 
 def _statistic_ok(q: Question, row: dict[str, Any]) -> bool:
@@ -56,7 +56,7 @@ def _population_scorer(q: Question) -> Callable[[dict[str, Any]], int]:
     return score
 
 
-def _comparators(kb: KnowledgeBase, rows: list[dict[str, Any]]) -> dict[str, str]:
+def _comparators(kb: QASource, rows: list[dict[str, Any]]) -> dict[str, str]:
     """The group each comparative value (a hazard ratio) is against, by outcome IRI."""
     outcomes = [str(r["outcome"]) for r in rows if "ratio" in fold(str(r.get("statistic") or ""))]
     if not outcomes:
@@ -84,7 +84,7 @@ def _position(text: str, value: Any) -> int:
     return found.start() if found else len(text)
 
 
-def answer_outcome(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> Answer:
+def answer_outcome(kb: QASource, context: QAContext, q: Question, raw: str) -> Answer:
     if not q.endpoints:
         return Answer.abstain(raw, f"the knowledge base has no such outcome; {NOT_STATED}", intent=q.intent)
     trials, named = scope(context, q)

@@ -20,11 +20,12 @@ from kb.qa.answer import (
 from kb.qa.context import QAContext
 from kb.qa.evidence import Check, find_passage, pick, statements, value_check
 from kb.qa.model import Answer, AnswerValue, EvidenceSpan
+from kb.qa.organisations import of_asked_kind
 from kb.qa.render import json_number, plain_number, with_unit
 from kb.qa.understand import Question
 
 if TYPE_CHECKING:
-    from kb.facade import KnowledgeBase
+    from kb.qa.port import QASource
 
 Item = tuple[AnswerValue, EvidenceSpan | None, str]
 _AGE_PROPERTIES = {"median_age", "age_range"}
@@ -39,7 +40,7 @@ def _expand(p: str) -> str:
 
 
 def _rows(
-    kb: KnowledgeBase, via: str, predicates: tuple[str, ...], trials: list[str], nodes: list[str]
+    kb: QASource, via: str, predicates: tuple[str, ...], trials: list[str], nodes: list[str]
 ) -> tuple[list[dict[str, Any]], str]:
     query = queries.property_query(via, predicates, trials, nodes)
     if trials:
@@ -63,7 +64,7 @@ def _rows(
 _DATE_WORDS = {"primaryCompletionDate": "primary completion", "completionDate": "study completion"}
 
 
-def _with_date_kinds(kb: KnowledgeBase, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _with_date_kinds(kb: QASource, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Registry date rows with ``dateKind`` ("actual", "estimated") read from the record, where it says."""
     wanted = {(str(r["node"]), str(r["p"]), str(r["g"])) for r in rows if registry.is_registry(r["g"])}
     kinds: dict[tuple[str, str, str], str] = {}
@@ -77,7 +78,7 @@ def _with_date_kinds(kb: KnowledgeBase, rows: list[dict[str, Any]]) -> list[dict
 
 
 def _filter_funders(
-    kb: KnowledgeBase, q: Question, trials: list[str], rows: list[dict[str, Any]]
+    kb: QASource, q: Question, trials: list[str], rows: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     funding, _ = _rows(kb, "funding", ("tkb:funder",), trials, [])
     if q.role_filter == "company":
@@ -104,7 +105,7 @@ def _filter_funders(
     return rows + funding
 
 
-def answer_property(kb: KnowledgeBase, context: QAContext, q: Question, raw: str) -> Answer:
+def answer_property(kb: QASource, context: QAContext, q: Question, raw: str) -> Answer:
     spec = q.prop
     assert spec is not None
     trials, named = scope(context, q)
@@ -129,6 +130,8 @@ def answer_property(kb: KnowledgeBase, context: QAContext, q: Question, raw: str
             rows = [r for r in rows if str(r["node"]) not in every_arm or str(r.get("trial")) not in whole]
     if spec.name == "funders":
         rows = _filter_funders(kb, q, restrict, rows)
+    if spec.name in {"funders", "sponsor", "conducted_by"}:
+        rows = of_asked_kind(kb, q.text, rows)
     if spec.name == "trial_name" and not rows:
         rows, query = _rows(kb, "trial", ("rdfs:label",), restrict, [])
     if spec.name == "date_published" and not rows:
@@ -164,7 +167,7 @@ def answer_property(kb: KnowledgeBase, context: QAContext, q: Question, raw: str
     return answer
 
 
-def _no_value_reason(kb: KnowledgeBase, context: QAContext, q: Question, trials: list[str]) -> str:
+def _no_value_reason(kb: QASource, context: QAContext, q: Question, trials: list[str]) -> str:
     """Why nothing was found. A question for the registry with no record imported says how to import it; one
     the articles should answer says they do not state it, with the registry as a suggestion where the record
     holds the property (an enrollment) and none is imported."""
@@ -186,7 +189,7 @@ def _no_value_reason(kb: KnowledgeBase, context: QAContext, q: Question, trials:
 
 
 def _status(
-    kb: KnowledgeBase,
+    kb: QASource,
     context: QAContext,
     q: Question,
     raw: str,
@@ -250,7 +253,7 @@ def _display(q: Question, context: QAContext, row: dict[str, Any]) -> tuple[Any,
 
 
 def _items(
-    kb: KnowledgeBase, context: QAContext, q: Question, rows: list[dict[str, Any]], by_name: bool = False
+    kb: QASource, context: QAContext, q: Question, rows: list[dict[str, Any]], by_name: bool = False
 ) -> list[Item]:
     spec = q.prop
     assert spec is not None

@@ -13,7 +13,7 @@ from kb.qa.context import GRAPH_PREFIX, QAContext
 from kb.qa.model import AnswerValue, EvidenceSpan
 
 if TYPE_CHECKING:
-    from kb.facade import KnowledgeBase
+    from kb.qa.port import QASource
     from kb.qa.understand import Question
 
 REGISTRY_GRAPH_PREFIX = GRAPH_PREFIX + "registry/"
@@ -72,7 +72,7 @@ class RegistryRecord:
         return self.url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def records(kb: KnowledgeBase, context: QAContext) -> dict[str, RegistryRecord]:
+def records(kb: QASource, context: QAContext) -> dict[str, RegistryRecord]:
     """Trial IRI -> its imported registry record (cached with the context)."""
     if context.registry_records is not None:
         return context.registry_records
@@ -137,7 +137,7 @@ def span(record: RegistryRecord | None, graph: str, predicate: str, text: str) -
     return EvidenceSpan(document, path, 0, len(body), body)
 
 
-def details(kb: KnowledgeBase, graph: str, nodes: Sequence[str]) -> dict[str, dict[str, list[Any]]]:
+def details(kb: QASource, graph: str, nodes: Sequence[str]) -> dict[str, dict[str, list[Any]]]:
     """The registry graph's own wording for nodes: names, time frames, enrollment type (node -> local -> values)."""
     if not nodes:
         return {}

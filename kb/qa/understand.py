@@ -60,6 +60,9 @@ _FILLER = frozenset(
 )
 
 
+EMPTY = "the question is empty"
+
+
 def normalise(text: str, max_length: int) -> str:
     """Unicode NFKC, control and format characters removed, whitespace collapsed, cut to ``max_length``."""
     text = unicodedata.normalize("NFKC", text or "")
@@ -189,7 +192,7 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
     """Parse a question against the KB's entities; never raises on any input."""
     text = normalise(raw, max_length)
     if not text or not any(ch.isalnum() for ch in text):
-        return Question(text, "none", reason="the question is empty")
+        return Question(text, "none", reason=EMPTY)
     mentions = index.find(text)
     kb_kinds = {(m.start, m.end, m.entity.kind) for m in mentions if m.entity.in_kb}
     mentions = [m for m in mentions if m.entity.in_kb or (m.start, m.end, m.entity.kind) not in kb_kinds]

@@ -1,0 +1,398 @@
+"""A typed reader over passages: when the KB holds no value for a question, read one from the text.
+
+The classic answer-type plus passage-ranking design of open-domain QA: the named trial's passages are
+ranked by the project's search (dense + BM25); a sentence must hold the question's focus words (its content
+words, weighted by how rare they are in the trial's documents); within it, spans of the expected answer
+type (`kb.qa.meaning.answer_type`: a count, a share, a number with its unit, a date, a person or
+organisation, a drug, class, target or cell type, a noun phrase after the focus) are scored by their
+closeness to the focus words. The best span is the answer, never the sentence; the sentence is the
+evidence. Below the calibrated thresholds, or with two spans too close to tell apart, it abstains.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kb.qa.answer import time_matches
+from kb.qa.context import QAContext
+from kb.qa.fallback import clause_bounds
+from kb.qa.linking import fold, tokens
+from kb.qa.model import Answer, AnswerValue, EvidenceSpan
+from kb.qa.understand import Question
+
+if TYPE_CHECKING:
+    from kb.qa.port import QASource
+
+MIN_COVERAGE = 0.5
+"""Share of the question's focus weight a sentence must hold (calibrated on tests/data/qa_dev/dev.jsonl)."""
+MIN_CONFIDENCE = 0.45
+"""Below this the reader abstains (calibrated on the dev split)."""
+SPAN_MARGIN = 1.25
+"""The best span must score this many times the next different one, or the sentence is ambiguous."""
+MIN_DENSE = 0.55
+"""A sentence without the focus words must be this close in meaning (cosine) to the question."""
+TYPE_BONUS = 0.15
+"""For a span of the entity kind the wording asks for ("what kind" → a class), or naming the focus."""
+HITS = 5
+
+_STOP = frozenset(
+    """
+    a an the of in on at to for from by with and or but is are was were be been being do does did done
+    what which who whom whose when where why how many much often long old this that these those it its
+    they them their there here as than then so such any some all each every no not into onto over under
+    has have had having can could will would should may might must shall about after before during
+    please tell me give name list show find state say number kind type sort class rate percentage
+    percent proportion share fraction value figure trial study studies trials research article paper
+    report reported according also patients patient participants people persons subjects individuals
+    adults
+    """.split()
+)
+_PEOPLE = frozenset({"patients", "participants", "people", "adults", "subjects", "persons"})
+_FIRST_CUE = re.compile(r"\b(?:followed by|then|and then|before)\b", re.I)
+_AFTER_CUE = re.compile(r"\b(?:after|following)\b", re.I)
+_PERCENT = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?%")
+_FRACTION = re.compile(
+    r"\b(?:(?:over|more than|less than|nearly|almost|about|roughly|just over|just under|under)\s+)?"
+    r"(?:half|a third|one third|two[- ]thirds|a quarter|one quarter|three[- ]quarters|the majority|most)\b",
+    re.I,
+)
+_OF = re.compile(r"\b\d+ of (?:the )?\d+\b")
+_NUMBER_WORD = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred"
+)
+_COUNT = re.compile(
+    rf"(?<![\w.])(?:\d[\d,]*|(?:{_NUMBER_WORD})(?:[- ](?:{_NUMBER_WORD}))?)(?![\w.%])"
+    r"(?P<noun>\s+(?:[a-z-]+\s+){0,2}?[a-z-]+)?",
+    re.I,
+)
+_QUANTITY = re.compile(
+    r"(?<![\w.])\d+(?:\.\d+)?(?:\s?(?:x|×)\s?10\^?\d+)?\s?"
+    r"(?:mg|µg|mcg|micrograms?|milligrams?|g|ml|mL|kg|years?|months?|weeks?|days?|hours?|cells?)"
+    r"(?:\s?(?:/|per)\s?(?:square met(?:er|re)s?|m2|m²|kg|kilograms?(?: of body weight)?|day|week|dose))?\b",
+    re.I,
+)
+_RATIO = re.compile(r"\b\d+:\d+\b")
+_MONTHS = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|Jun(?:e)?|Jul(?:y)?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
+_DATE = re.compile(
+    rf"\b(?:\d{{1,2}}[- ]{_MONTHS}[- ]\d{{4}}|{_MONTHS}\.? \d{{1,2}},? \d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|"
+    rf"{_MONTHS} \d{{4}}|(?:19|20)\d\d)\b"
+)
+_PERSON = re.compile(
+    r"\b[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+)?(?: [A-Z][a-zA-Z'-]+)(?=,? (?:MD|PhD|DO|MBBS)\b)"
+    r"|\b[A-Z][a-zA-Z'-]+ [A-Z]{1,3}(?=,? et al\b)"
+)
+_ORG_WORDS = (
+    r"Institute|University|Universit\w+|Network|Group|Center|Centre|School|Medicine|Foundation|Inc|"
+    r"Company|Ltd|Pharma\w*|Oncology|Health|Hospital|Clinic|Alliance|Society|Agency|Administration|"
+    r"Council|Consortium|Laboratories|Therapeutics|Sciences|Corporation|Association|College"
+)
+_ORGANISATION = re.compile(
+    rf"\b(?:[A-Z][\w'&.-]*(?:\s+(?:of|for|and|in|&|de|di|the)\s+|\s+))*?(?:[A-Z][\w'&.-]*\s+)*?(?:{_ORG_WORDS})"
+    r"(?:(?:\s+(?:of|for|in|and)\s+|\s+)[A-Z][\w'&.-]*)*",
+)
+_CELLS = re.compile(r"\b(?:[\w-]+\s+){0,2}(?:cells|cell|lymphocytes|blasts|macrophages|neutrophils)\b", re.I)
+_PHRASE_END = re.compile(r"[,;:.()]|\b(?:which|that|who|and|while|with|to|in|for|thereby|by)\b", re.I)
+# Which kind of entity a "what/which" question wants, by its wording (answer-type refinement).
+_ENTITY_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("DrugClass", re.compile(r"\b(?:kind|type|class|sort|category)\b", re.I)),
+    (
+        "MolecularTarget",
+        re.compile(r"\b(?:target\w*|bind\w*|recogni\w*|inhibit\w*|block\w*|directed)\b", re.I),
+    ),
+    ("Disease", re.compile(r"\b(?:disease|illness|cancer|condition|leuka?emia|tumou?r)\b", re.I)),
+    ("Drug", re.compile(r"\b(?:drugs?|agents?|medication|chemotherapy|comparators?)\b", re.I)),
+    ("Organization", re.compile(r"\b(?:compan\w*|firms?|agenc\w*|networks?|groups?|institut\w*)\b", re.I)),
+)
+_ENTITY_KINDS = ("Drug", "DrugClass", "MolecularTarget", "Disease", "Biomarker", "Organization")
+
+
+def _stem(word: str) -> str:
+    word = fold(word)
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "ed", "es", "s", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    return word[:6]
+
+
+def _focus(q: Question) -> list[str]:
+    """The question's content words (stems), without its trial names and what only says the answer type."""
+    named = [(m.start, m.end) for m in q.mentions if m.entity.kind == "ClinicalTrial"]
+    words = []
+    for word, start, end in tokens(q.text):
+        if any(a <= start and end <= b for a, b in named):
+            continue
+        folded = fold(word)
+        if folded in _STOP or len(folded) < 3 or folded.isdigit():
+            continue
+        words.append(_stem(word))
+    return list(dict.fromkeys(words))
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer in a sentence: its text and offsets."""
+
+    text: str
+    start: int
+    end: int
+    kind: str = ""  # the entity kind, for a linked name
+
+
+def _spans(kind: str, sentence: str, q: Question, context: QAContext) -> list[Span]:
+    """Spans of the answer type in ``sentence``."""
+    found: list[Span] = []
+
+    def add(matches: Iterable[re.Match[str]], group: int | str = 0) -> None:
+        for match in matches:
+            found.append(Span(match.group(group).strip(), match.start(group), match.end(group)))
+
+    if kind == "share":
+        add(_PERCENT.finditer(sentence))
+        add(_FRACTION.finditer(sentence))
+        add(_OF.finditer(sentence))
+    elif kind == "count":
+        counted = _counted_noun(q)
+        add(_FRACTION.finditer(sentence))
+        add(_OF.finditer(sentence))
+        fractions = list(found)
+        for match in _COUNT.finditer(sentence):
+            if any(f.start <= match.start() < f.end for f in fractions):
+                continue  # the "184" of "112 of the 184 patients" is the whole, not the count asked
+            noun = fold(match.group("noun") or "")
+            text = match.group(0)
+            if counted and not any(_stem(w) in counted for w in noun.split()):
+                continue
+            if re.fullmatch(r"(?:19|20)\d\d", text.split()[0]):
+                continue
+            end = match.end() if counted else match.start() + len(text.split()[0])
+            found.append(Span(sentence[match.start() : end].strip(), match.start(), end))
+    elif kind == "number":
+        add(_QUANTITY.finditer(sentence))
+        add(_RATIO.finditer(sentence))
+        add(_PERCENT.finditer(sentence))
+    elif kind == "date":
+        add(_DATE.finditer(sentence))
+    elif kind in {"person", "organisation"}:
+        if kind == "person":
+            add(_PERSON.finditer(sentence))
+        for mention in context.index.find(sentence):
+            if mention.entity.kind == "Organization":
+                found.append(Span(mention.surface, mention.start, mention.end, "Organization"))
+        add(_ORGANISATION.finditer(sentence))
+    elif kind == "kind":
+        asked = {m.entity.iri or m.entity.label for m in q.mentions}
+        for mention in context.index.find(sentence):
+            if (
+                mention.entity.kind in _ENTITY_KINDS
+                and (mention.entity.iri or mention.entity.label) not in asked
+            ):
+                found.append(Span(mention.surface, mention.start, mention.end, mention.entity.kind))
+        add(_CELLS.finditer(sentence))
+        add(_RATIO.finditer(sentence))
+    return [s for s in found if s.text and not _in_question(s.text, q)]
+
+
+def _in_question(text: str, q: Question) -> bool:
+    """A span the question itself states is not its answer ("at 12 months" in "12-month OS")."""
+    return fold(text) in fold(q.text) and len(text) > 2
+
+
+def _counted_noun(q: Question) -> set[str]:
+    """What "how many ..." counts (stems, with the usual words for people as one)."""
+    match = re.search(r"\bhow many\s+(?:of the\s+)?([a-z-]+)(?:\s+([a-z-]+))?", q.text, re.I)
+    if not match:
+        return set()
+    words = {_stem(w) for w in match.groups() if w and fold(w) not in _STOP - _PEOPLE}
+    people = {_stem(w) for w in _PEOPLE}
+    if words & people:
+        words |= people
+    return words
+
+
+def _phrases_after(sentence: str, focus: list[str]) -> list[Span]:
+    """The noun phrase after a focus word (a verb such as "conjugated to", "recruits"), to a clause end."""
+    found = []
+    for word, _start, end in tokens(sentence):
+        if _stem(word) not in focus or word[:1].isupper():
+            continue
+        rest = sentence[end:]
+        rest_start = end + (len(rest) - len(rest.lstrip(" to")))
+        rest = sentence[rest_start:]
+        stop = _PHRASE_END.search(rest)
+        phrase = rest[: stop.start()] if stop else rest
+        words = phrase.split()
+        if 1 <= len(words) <= 6 and not any(ch.isdigit() for ch in phrase) and phrase.islower():
+            text = " ".join(words)
+            found.append(Span(text, rest_start, rest_start + len(text)))
+    return found
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader found: the span, the sentence, and how sure it is."""
+
+    span: Span
+    confidence: float
+    passage: EvidenceSpan
+
+
+def _weights(focus: list[str], sentences: list[str]) -> dict[str, float]:
+    """Rarer focus words weigh more (inverse document frequency over the trial's sentences)."""
+    stems = [{_stem(w) for w, _, _ in tokens(s)} for s in sentences]
+    total = max(len(stems), 1)
+    return {f: math.log(1 + total / (1 + sum(f in s for s in stems))) for f in focus}
+
+
+def _positions(sentence: str, focus: list[str]) -> dict[str, list[int]]:
+    where: dict[str, list[int]] = {}
+    for word, start, _ in tokens(sentence):
+        stem = _stem(word)
+        if stem in focus:
+            where.setdefault(stem, []).append(start)
+    return where
+
+
+def read(source: QASource, context: QAContext, q: Question, trials: list[str], kind: str) -> Reading | None:
+    """The best span of type ``kind`` in the passages of ``trials`` (one trial), or None."""
+    if len(trials) != 1 or kind in {"yesno", "any"}:
+        return None
+    trial = context.trials.get(trials[0])
+    if trial is None:
+        return None
+    focus = _focus(q)
+    if not focus:
+        return None
+    documents = context.trial_documents(trials)
+    sentences = [row.text for d in documents for row in context.passages.get(d, [])]
+    weights = _weights(focus, sentences)
+    total = sum(weights.values()) or 1.0
+    try:
+        hits = source.search(q.text, k=HITS, trial=trial.name or trial.nct or trial.label)
+    except Exception:  # noqa: BLE001 - no index: nothing to read from, the abstention stands
+        return None
+    candidates: list[tuple[float, Span, EvidenceSpan]] = []
+    wanted_kind = next((k for k, cue in _ENTITY_CUES if cue.search(q.text)), "")
+    for rank, hit in enumerate(hits):
+        sentence = hit.text
+        where = _positions(sentence, focus)
+        coverage = sum(weights[f] for f in where) / total
+        dense = float(hit.retriever_scores.get("dense", 0.0)) if hit.retriever_scores else 0.0
+        # A sentence must say what was asked: in its words, or (other words) by meaning.
+        if kind != "first" and coverage < MIN_COVERAGE and dense < MIN_DENSE:
+            continue
+        if q.time_point_text and not time_matches(q, None, sentence):
+            continue  # "3-year survival": only a sentence that says three years
+        spans = _typed_spans(kind, sentence, q, context, focus)
+        arms = [fold(m.surface) for m in q.mentions if m.entity.kind == "Arm"]
+        if arms:  # a group's value only where its clause names that group (or all groups)
+            spans = [s for s in spans if _names_group(fold(sentence), s.start, arms)]
+        start = int(hit.metadata.get("start", 0))
+        evidence = EvidenceSpan(
+            str(hit.metadata.get("document")), hit.id, start, int(hit.metadata.get("end", start)), sentence
+        )
+        for span in spans:
+            closeness = (
+                sum(
+                    weights[f] * max(1.0 / (1.0 + _distance(span, p) / 25.0) for p in positions)
+                    for f, positions in where.items()
+                )
+                / total
+            )
+            score = 0.4 * coverage + 0.3 * closeness + 0.3 * max(dense, 0.0) - 0.03 * rank
+            if span.kind and span.kind == wanted_kind:
+                score += TYPE_BONUS
+            if span.kind == "Organization" and {_stem(w) for w, _, _ in tokens(span.text)} & set(focus):
+                score += TYPE_BONUS  # "which network": the name that says "Network"
+            if kind == "first":
+                score = max(score, MIN_CONFIDENCE)
+            candidates.append((score, span, evidence))
+    if not candidates:
+        return None
+    candidates.sort(key=lambda c: -c[0])
+    best_score, best_span, best_evidence = candidates[0]
+    rival = next((c for c in candidates[1:] if fold(c[1].text) != fold(best_span.text)), None)
+    if (
+        rival is not None
+        and rival[0] * SPAN_MARGIN > best_score
+        and rival[2].passage == best_evidence.passage
+    ):
+        if not _FRACTION.fullmatch(best_span.text):
+            return None
+    if best_score < MIN_CONFIDENCE:
+        return None
+    return Reading(best_span, best_score, best_evidence)
+
+
+def _typed_spans(kind: str, sentence: str, q: Question, context: QAContext, focus: list[str]) -> list[Span]:
+    if kind == "first":
+        return _first(sentence, context)
+    spans = _spans(kind, sentence, q, context)
+    if kind == "kind" and not spans and not q.endpoints:
+        named = {_stem(w) for m in q.mentions for w, _, _ in tokens(m.surface)}
+        anchors = [f for f in focus if f not in named]
+        spans = [s for s in _phrases_after(sentence, anchors) if not _in_question(s.text, q)]
+    return spans
+
+
+def _first(sentence: str, context: QAContext) -> list[Span]:
+    """The drug given first, where the sentence orders two ("X followed by Y", "Y after X")."""
+    drugs = [m for m in context.index.find(sentence) if m.entity.kind == "Drug"]
+    if len({m.entity.label for m in drugs}) < 2:
+        return []
+    for cue in _FIRST_CUE.finditer(sentence):
+        before = [m for m in drugs if m.end <= cue.start()]
+        after = [m for m in drugs if m.start >= cue.end()]
+        if before and after:
+            m = before[-1]
+            return [Span(m.entity.label, m.start, m.end)]
+    for cue in _AFTER_CUE.finditer(sentence):
+        after = [m for m in drugs if m.start >= cue.end()]
+        if after:
+            m = after[0]
+            return [Span(m.entity.label, m.start, m.end)]
+    return []
+
+
+_ALL_GROUPS = re.compile(r"\b(?:both|all|each|the two) (?:groups|arms|cohorts)\b")
+
+
+def _names_group(folded: str, position: int, arms: list[str]) -> bool:
+    start, end = clause_bounds(folded, position)
+    clause = folded[start:end]
+    return bool(_ALL_GROUPS.search(clause)) or any(arm in clause for arm in arms)
+
+
+def _distance(span: Span, position: int) -> int:
+    if position < span.start:
+        return span.start - position
+    if position >= span.end:
+        return position - span.end
+    return 0
+
+
+def answer_from_reading(raw: str, q: Question, context: QAContext, trial: str, found: Reading) -> Answer:
+    """An answer read from the text: the span, the sentence it came from, lower confidence."""
+    info = context.trials.get(trial)
+    subject = info.display if info else None
+    value = AnswerValue(found.span.text, None, "read from the text", subject, found.passage.document)
+    confidence = round(min(0.6, 0.6 * found.confidence), 3)
+    return Answer(
+        raw,
+        found.span.text,
+        (value,),
+        (found.passage,),
+        None,
+        confidence,
+        source_kind="text",
+        intent=q.intent,
+        note="read from the text of the source, not from a stored fact",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ class Context:
     _matches: dict[str, list[LexiconMatch]] = field(default_factory=dict)
     _unknown_drugs: dict[str, LexiconEntry] | None = None
     named_groups: dict[str, str] | None = None  # the groups the document names, by name (see outcomes)
+    _starts: list[int] | None = None
+    _added: dict[tuple[str, Entity | Value | None], int] = field(default_factory=dict)
 
     @property
     def source(self) -> Entity:
@@ -77,9 +80,40 @@ class Context:
             ]
         return [m for m in self._matches[passage.id] if kind is None or m.entry.kind == kind]
 
+    def _passage_starts(self) -> list[int] | None:
+        """Passage starts for a binary search, or None when the passages are not in text order."""
+        if self._starts is None:
+            passages = self.document.passages
+            ordered = all(a.end <= b.start for a, b in zip(passages, passages[1:], strict=False))
+            self._starts = [p.start for p in passages] if ordered else []
+        return self._starts or None
+
+    def passage_at(self, offset: int) -> Passage | None:
+        """The passage (of any section) holding the character at ``offset``, found by bisection."""
+        passages = self.document.passages
+        starts = self._passage_starts()
+        if starts is None:
+            return next((p for p in passages if p.start <= offset < p.end), None)
+        index = bisect.bisect_right(starts, offset) - 1
+        if index >= 0 and offset < passages[index].end:
+            return passages[index]
+        return None
+
+    def count(self, predicate: str, obj: Entity | Value | None = None) -> int:
+        """How many facts with ``predicate`` (and ``obj``, unless None) were added: counted as they are added,
+        since counting them in `facts` for each new fact made extraction quadratic in the number of facts."""
+        return self._added.get((predicate, obj), 0)
+
     def evidence(self, start: int, end: int) -> Evidence:
-        """Evidence for a span, clamped to the passage that contains its start."""
-        for passage in self.document.passages:
+        """Evidence for a span, clamped to the passage that contains its start (or ends where it starts)."""
+        passages = self.document.passages
+        starts = self._passage_starts()
+        if starts is not None:  # found by bisection: a scan of every passage per fact was quadratic
+            index = bisect.bisect_right(starts, start) - 1
+            candidates = passages[max(0, index - 1) : index + 1]
+        else:
+            candidates = passages
+        for passage in candidates:
             if passage.start <= start < passage.end or (start == end == passage.end):
                 end = min(max(end, start), passage.end)
                 return Evidence(passage.id, start, end, self.document.text[start:end])
@@ -92,6 +126,8 @@ class Context:
             return
         self._seen.add(key)
         self.facts.append(Fact(subject, predicate, obj, self.evidence(start, end)))
+        for counted in ((predicate, obj), (predicate, None)):
+            self._added[counted] = self._added.get(counted, 0) + 1
 
     def add_value(
         self,

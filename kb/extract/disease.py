@@ -35,10 +35,10 @@ def extract_disease(ctx: Context) -> None:
     prior: list[tuple[LexiconEntry, int, int]] = []
     for passage in ctx.passages():
         for match in ctx.matches(passage, "Disease"):
-            before = ctx.document.text[passage.start : match.start]
-            cue = _PRIOR.search(before)
+            window = max(passage.start, match.start - 200)  # the cue stands within 60 characters of the name
+            cue = _PRIOR.search(ctx.document.text[window : match.start])
             if cue:
-                prior.append((match.entry, passage.start + cue.start(), match.end))
+                prior.append((match.entry, window + cue.start(), match.end))
             else:
                 conditions.append((match.entry, match.start, match.end))
     broader: set[str] = set()

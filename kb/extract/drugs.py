@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from kb.extract.context import Context, Mention, entity_for
@@ -9,6 +10,8 @@ from kb.ingest import slugify
 from kb.lexicon import KINDS, Lexicon, LexiconEntry, LexiconMatch
 from kb.models import Entity, Passage
 
+_BESIDE = 300
+"""Characters read before or after a name for what stands beside it (a brand, a cue, a class phrase)."""
 # International nonproprietary name stems (WHO INN / USAN stem book) of anticancer and targeted drugs. Stems
 # that end ordinary English words are narrowed ("-ercept", not "-cept": intercept, concept, except).
 _STEMS = (
@@ -84,7 +87,10 @@ def unknown_drugs(lexicon: Lexicon, text: str) -> dict[str, LexiconEntry]:
             continue
         entry = LexiconEntry("Drug", slugify(name), name)
         found.setdefault(name, entry)
-        brand = _BRAND_BEFORE.search(text, 0, match.start()) or _BRAND_AFTER.match(text[match.end() :])
+        # Read beside the name, not over the text before and after it (per name: quadratic in the text).
+        brand = _BRAND_BEFORE.search(
+            text[max(0, match.start() - _BESIDE) : match.start()]
+        ) or _BRAND_AFTER.match(text[match.end() : match.end() + _BESIDE])
         if brand and not any(lexicon.match_name(kind, brand.group(1)) for kind in KINDS):
             found.setdefault(brand.group(1).lower(), entry)
     return found
@@ -118,39 +124,44 @@ def extract_drugs(ctx: Context) -> None:
     """Interventions of the trial, and what the text says each drug is and does."""
     ctx.drug_mentions = find_drugs(ctx)
     text = ctx.document.text
+    starts = [m.start for m in ctx.drug_mentions]
     for mention in ctx.drug_mentions:
-        passage = _passage(ctx, mention.start)
-        before = text[passage.start : mention.start]
+        passage = ctx.passage_at(mention.start)
+        if passage is None:
+            continue
+        before = text[max(passage.start, mention.start - _BESIDE) : mention.start]
         if ctx.trial is not None and not _NOT_INTERVENTION.search(before):
             ctx.add(ctx.trial, "intervention", mention.entity, mention.start, mention.end)
-        _describe(ctx, mention, passage)
+        _describe(ctx, mention, passage, starts)
 
 
-def _passage(ctx: Context, offset: int) -> Passage:
-    return next(p for p in ctx.document.passages if p.start <= offset < p.end)
-
-
-def _describe(ctx: Context, mention: Mention, passage: Passage) -> None:
+def _describe(ctx: Context, mention: Mention, passage: Passage, starts: list[int]) -> None:
     """Class, targets, mechanism and payload from an appositive ("X, a CD22-directed ADC ...") or a verb."""
     text = ctx.document.text
     drug = mention.entity
-    next_drug = min(
-        (m.start for m in ctx.drug_mentions if m.start > mention.end and m.entity != drug),
-        default=passage.end,
-    )
-    limit = min(next_drug, passage.end)
+    # The mentions are in text order (``starts``): the next other drug is searched from this one on, within the
+    # passage, not among all the document's mentions per mention.
+    limit = passage.end
+    for index in range(bisect.bisect_right(starts, mention.end), len(starts)):
+        other = ctx.drug_mentions[index]
+        if other.start >= passage.end:
+            break
+        if other.entity != drug:
+            limit = other.start
+            break
     after = text[mention.end : limit]
     spans: list[tuple[int, int]] = []
     appositive = _APPOSITIVE.match(after)
     if appositive:
         closing = _APPOSITIVE_END.search(after, appositive.end())
         spans.append((mention.end + appositive.end(), mention.end + closing.start() if closing else limit))
-    preceding = _PRECEDING_CLASS.search(text[passage.start : mention.start])
+    window = max(passage.start, mention.start - _BESIDE)
+    preceding = _PRECEDING_CLASS.search(text[window : mention.start])
     # A class phrase before the name is its own only when no other drug stands between ("the X antibody Y to Z").
-    if preceding and not any(
-        passage.start + preceding.start(1) <= m.start < mention.start for m in ctx.drug_mentions
-    ):
-        spans.append((passage.start + preceding.start(1), mention.start))
+    if preceding:
+        first = bisect.bisect_left(starts, window + preceding.start(1))
+        if not (first < len(starts) and starts[first] < mention.start):
+            spans.append((window + preceding.start(1), mention.start))
     verb = _TARGET_VERB.match(after)
     if verb and not appositive:
         span = (mention.end + verb.start(2), mention.end + verb.end(2))

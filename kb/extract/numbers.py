@@ -19,7 +19,32 @@ for _i, _tens in enumerate(_TENS):
         NUMBER_WORDS[f"{_tens} {_unit}"] = 20 + 10 * _i + _j
 NUMBER_WORDS.update({"a single": 1, "single": 1, "a hundred": 100, "one hundred": 100})
 
-_WORD_ALTERNATION = "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))
+
+def _trie_pattern(words: list[str]) -> str:
+    """An alternation of ``words`` as a prefix tree ("t(?:en|hirty|...)"), the longest match first like a
+    longest-first alternation: the engine tries each first character once, not every word at every position,
+    which made every pattern holding `NUMBER` an order of magnitude slower."""
+    tree: dict[str, dict] = {}  # type: ignore[type-arg]
+    for word in words:
+        node = tree
+        for character in word:
+            node = node.setdefault(character, {})
+        node[""] = {}
+
+    def emit(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
+        branches = [
+            re.escape(character) + emit(child) for character, child in sorted(node.items()) if character
+        ]
+        if not branches:
+            return ""
+        if "" in node:  # a word ends here: a longer one is tried first, then this one
+            return "(?:" + "|".join(branches) + ")?"
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return emit(tree)
+
+
+_WORD_ALTERNATION = _trie_pattern(sorted(NUMBER_WORDS))
 NUMBER = rf"(?:\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?|(?i:{_WORD_ALTERNATION}))"
 """Regex source for one number (digits with optional thousands separators and decimals, or words)."""
 

@@ -11,6 +11,8 @@ from kb.extract.numbers import FRACTIONS, NUMBER, decimal_value, duration, parse
 from kb.lexicon import LexiconMatch
 from kb.models import Entity, Passage
 
+_BESIDE = 300
+"""Characters read before a value or an endpoint for its ratio or time point ("21 of 33 patients (", "3-year")."""
 _PEOPLE = r"(?:patients|participants|adults|children|subjects|people)"
 _PERCENT = re.compile(rf"(?P<n>{NUMBER})\s*(?:%|percent\b|per\s+cent\b)")
 _TIME_VALUE = re.compile(rf"(?P<n>{NUMBER})\s+(?P<unit>months?|years?|weeks?)\b")
@@ -266,7 +268,7 @@ def _record(
     timepoint, timepoint_start = (
         (None, None) if statistic == "hazard ratio" else _timepoint(ctx, passage, endpoint, value)
     )
-    count = sum(1 for f in ctx.facts if f.predicate == "measures" and f.object == entity_for(entry))
+    count = ctx.count("measures", entity_for(entry))
     when = f" at {_readable(timepoint)}" if timepoint else ""
     outcome = Entity(
         "OutcomeMeasurement",
@@ -282,10 +284,11 @@ def _record(
     ctx.add(outcome, "population", population, start, end)
     if timepoint:
         ctx.add_value(outcome, "timePoint", timepoint, "duration", start, end)
-    ratio = _RATIO.search(text[passage.start : value.start])
+    window = max(passage.start, value.start - _BESIDE)  # the words before the value, not the whole sentence
+    ratio = _RATIO.search(text[window : value.start])
     if ratio and value.unit == "%":
         numerator, denominator = parse_int(ratio.group("num")), parse_int(ratio.group("den"))
-        ratio_start = passage.start + ratio.start()
+        ratio_start = window + ratio.start()
         if numerator is not None and denominator is not None:
             ctx.add_value(outcome, "numerator", numerator, "integer", ratio_start, value.end)
             ctx.add_value(outcome, "denominator", denominator, "integer", ratio_start, value.end)
@@ -306,9 +309,10 @@ def _timepoint(
 ) -> tuple[str | None, int | None]:
     """ "three-year overall survival" -> P3Y; survival at "a median follow-up of one year" -> P1Y."""
     text = ctx.document.text
-    before = _TIME_BEFORE.search(text[passage.start : endpoint.start])
+    window = max(passage.start, endpoint.start - _BESIDE)  # the words before the endpoint, not the sentence
+    before = _TIME_BEFORE.search(text[window : endpoint.start])
     if before:
-        return duration(before.group("n"), before.group("unit")), passage.start + before.start()
+        return duration(before.group("n"), before.group("unit")), window + before.start()
     if endpoint.end <= value.start:
         # Between the endpoint and its values: "the rate of overall survival at 12 months was 69%".
         between = _TIME_AFTER.match(text[endpoint.end : value.start])
@@ -361,11 +365,12 @@ def _hazard_ratios(
         if endpoint is None:
             continue
         arms = _arms_in(ctx, passage)
+        recorded = len(ctx.facts)  # the new outcome's facts all come after this
         outcome = _record(ctx, passage, endpoint, _Value(number, "ratio", start, end), "hazard ratio")
         if len(arms) >= 2:
             for (arm, arm_start, arm_end), predicate in ((arms[0], "population"), (arms[1], "comparator")):
                 ctx.add(outcome, predicate, arm, min(arm_start, start), max(arm_end, end))
-            _drop_cohort_population(ctx, outcome)
+            _drop_cohort_population(ctx, outcome, recorded)
 
 
 def _hazard_endpoint(what: str) -> str | None:
@@ -381,10 +386,12 @@ def _hazard_endpoint(what: str) -> str | None:
     return None
 
 
-def _drop_cohort_population(ctx: Context, outcome: Entity) -> None:
-    ctx.facts[:] = [
+def _drop_cohort_population(ctx: Context, outcome: Entity, since: int = 0) -> None:
+    """Drop the outcome's population fact naming the cohort, looking only at facts from ``since`` on (a scan
+    of every fact per hazard ratio was quadratic)."""
+    ctx.facts[since:] = [
         f
-        for f in ctx.facts
+        for f in ctx.facts[since:]
         if not (f.subject == outcome and f.predicate == "population" and f.object == ctx.cohort)
     ]
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from kb.extract.context import Context
 from kb.extract.numbers import NUMBER, parse_int, parse_number
 from kb.extract.outcomes import arm_for
+from kb.models import Passage
 
 _PEOPLE = (
     r"(?:(?:adult|older|elderly|pediatric|paediatric|eligible|evaluable|consecutive|young)\s+)?"
@@ -96,7 +97,7 @@ def extract_population(ctx: Context) -> None:
                 ctx.add_value(
                     cohort, predicate, count, "integer", offset + match.start(), offset + match.end()
                 )
-        _arm_counts(ctx, passage.text, offset)
+        _arm_counts(ctx, passage)
         for match in _AGE_RANGE.finditer(text):
             if not re.search(r"years|yrs|\by\b|age", text[max(0, match.start() - 20) : match.end() + 6]):
                 continue
@@ -149,9 +150,9 @@ def extract_population(ctx: Context) -> None:
                 )
 
 
-def _arm_counts(ctx: Context, text: str, offset: int) -> None:
+def _arm_counts(ctx: Context, passage: Passage) -> None:
     assert ctx.cohort is not None
-    passage = next(p for p in ctx.document.passages if p.start == offset)
+    text, offset = passage.text, passage.start
     for pattern in _ARM_COUNTS:
         for match in pattern.finditer(text):
             first, second = parse_int(match.group("a")), parse_int(match.group("b"))

@@ -9,6 +9,12 @@ from kb.extract.context import Context
 from kb.extract.numbers import NUMBER, parse_int
 from kb.models import Entity
 
+LOOKBACK = 300
+"""Characters before a drug mention searched for its cycles, phase and route ("up to two induction cycles of
+intravenous ..." is under a hundred)."""
+LOOKAHEAD = 600
+"""Characters after a drug mention searched for its cycles, route and dose (within the clause)."""
+
 _PHASES = r"induction|consolidation|maintenance|intensification|re-?induction|bridging|salvage"
 _CYCLES_BEFORE = re.compile(
     rf"(?:(?P<qual>up\s+to|at\s+least|a\s+maximum\s+of|as\s+many\s+as|no\s+more\s+than)\s+)?(?P<n1>{NUMBER})"
@@ -108,13 +114,20 @@ def _steps(ctx: Context) -> list[_Step]:
     text = ctx.document.text
     steps: dict[str, _Step] = {}
     for mention in ctx.drug_mentions:
-        passage = next(p for p in ctx.passages() if p.start <= mention.start < p.end)
-        before = text[passage.start : mention.start]
-        after = text[mention.end : passage.end]
+        passage = ctx.passage_at(
+            mention.start
+        )  # by bisection: a scan of the passages per mention was quadratic
+        if passage is None:
+            continue
+        # Windows around the mention, not the whole sentence: the patterns read a few words on either side,
+        # and searching an end-anchored pattern over the sentence's prefix per mention was quadratic.
+        before_start = max(passage.start, mention.start - LOOKBACK)
+        before = text[before_start : mention.start]
+        after = text[mention.end : min(passage.end, mention.end + LOOKAHEAD)]
         cycles = _CYCLES_BEFORE.search(before)
         step: _Step | None = None
         if cycles:
-            step = _Step(mention.entity, passage.start + cycles.start(), mention.end)
+            step = _Step(mention.entity, before_start + cycles.start(), mention.end)
             _cycles(step, cycles)
             step.phase = (cycles.group("phase") or "").lower() or None
             if step.phase is None:
@@ -123,7 +136,7 @@ def _steps(ctx: Context) -> list[_Step]:
             if cycles.group("route"):
                 step.route = (
                     cycles.group("route").lower(),
-                    passage.start + cycles.start("route"),
+                    before_start + cycles.start("route"),
                     mention.end,
                 )
         else:
@@ -142,7 +155,7 @@ def _steps(ctx: Context) -> list[_Step]:
         if step.route is None and route_before:
             step.route = (
                 route_before.group("route").lower(),
-                passage.start + route_before.start(),
+                before_start + route_before.start(),
                 mention.end,
             )
         route_after = _ROUTE_AFTER.match(after)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 
@@ -102,7 +103,7 @@ def extract_trial(ctx: Context) -> None:
         if registry is None:
             return
         scores[registry.group(0)] = 1  # a registry id without a name: the id names the trial
-    name = max(scores, key=lambda n: (scores[n], -text.find(n)))
+    name = _leader(scores, text)
     spans = [(m.start(), m.end()) for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)]
     body_spans = [s for s in spans if _section_of(ctx, s[0]) != "metadata"] or spans
     nct, nct_span = _nct(ctx, body_spans)
@@ -120,11 +121,22 @@ def extract_trial(ctx: Context) -> None:
     _enrollment_years(ctx, trial)
 
 
+def _leader(scores: Counter[str], text: str) -> str:
+    """The best-scored name, the one written first on a tie. Each later name is looked for only before the
+    best position so far: a full search per tied name was quadratic in the text."""
+    top = max(scores.values())
+    leaders = [name for name, score in scores.items() if score == top]
+    best, best_at = leaders[0], text.find(leaders[0])
+    for name in leaders[1:]:
+        at = text.find(name, 0, best_at + len(name) - 1)  # only an occurrence that starts before best_at
+        if at != -1:
+            best, best_at = name, at
+    return best
+
+
 def _section_of(ctx: Context, offset: int) -> str:
-    for passage in ctx.document.passages:
-        if passage.start <= offset < passage.end:
-            return passage.section
-    return "body"
+    passage = ctx.passage_at(offset)
+    return passage.section if passage is not None else "body"
 
 
 def _nct(ctx: Context, spans: list[tuple[int, int]]) -> tuple[str | None, tuple[int, int] | None]:
@@ -133,11 +145,13 @@ def _nct(ctx: Context, spans: list[tuple[int, int]]) -> tuple[str | None, tuple[
     if not found:
         return None, None
     best: tuple[int, str, tuple[int, int]] | None = None
+    name_starts = sorted(name_start for name_start, _ in spans)
     for nct, start, end in found:
-        for name_start, _ in spans:
-            gap = start - name_start
-            if 0 <= gap < 200 and (best is None or gap < best[0]):
-                best = (gap, nct, (start, end))
+        # Only the nearest mention before an id can be nearest (found by bisection, not by trying every pair).
+        index = bisect.bisect_right(name_starts, start) - 1
+        gap = start - name_starts[index] if index >= 0 else -1
+        if 0 <= gap < 200 and (best is None or gap < best[0]):
+            best = (gap, nct, (start, end))
     if best is not None:
         return best[1], best[2]
     nct = Counter(n for n, _, _ in found).most_common(1)[0][0]
@@ -147,13 +161,19 @@ def _nct(ctx: Context, spans: list[tuple[int, int]]) -> tuple[str | None, tuple[
 
 def _group_prefixes(ctx: Context, trial: Entity, spans: list[tuple[int, int]]) -> None:
     """ "ECOG-ACRIN E1910": a cooperative group right before the name ran the trial."""
+    ends = dict(spans)
     for passage in ctx.passages():
         for match in ctx.matches(passage, "Organization"):
             if match.entry.organization_type != "cooperative group":
                 continue
-            for start, end in spans:
+            # The name follows after one space or " study ": only those two places are looked at (every
+            # mention of the name per group mention, with the text between, was quadratic).
+            for start in (match.end + 1, match.end + 7):
+                end = ends.get(start)
+                if end is None:
+                    continue
                 gap = ctx.document.text[match.end : start]
-                if start > match.end and re.fullmatch(r"\s(?:[Ss]tudy\s)?", gap):
+                if re.fullmatch(r"\s(?:[Ss]tudy\s)?", gap):
                     if gap == " ":
                         ctx.add_value(
                             trial,

@@ -35,6 +35,9 @@ KIND_SEGMENTS: dict[str, str] = {
     "RegimenStep": "regimen-step",
     "Endpoint": "endpoint",
     "OutcomeMeasurement": "outcome",
+    "EffectEstimate": "effect-estimate",
+    "AdverseEventCount": "adverse-event",
+    "DoseSpecification": "dose",
     "Publication": "publication",
     "Journal": "journal",
     "SourceDocument": "document",
@@ -89,8 +92,14 @@ def literal(value: Value) -> Literal:
     return Literal(str(raw))
 
 
+CONCEPT = "Concept"
+"""The kind of entities that are ontology individuals (an arm role, an effect measure): ``tkb:<key>``."""
+
+
 def _object_term(fact: Fact) -> URIRef | Literal:
     if isinstance(fact.object, Entity):
+        if fact.object.kind == CONCEPT:
+            return TKB[fact.object.key]
         return entity_iri(fact.object.kind, fact.object.key)
     return literal(fact.object)
 
@@ -136,7 +145,8 @@ def document_graph(extraction: Extraction, lexicon: Lexicon) -> Graph:
     graph = Graph(identifier=document_graph_iri(extraction.document.id))
     add_document_triples(graph, extraction.document)
     for entity in sorted(extraction.entities(), key=lambda e: (e.kind, e.key)):
-        add_entity(graph, entity, lexicon)
+        if entity.kind != CONCEPT:  # ontology individuals are described in the ontology
+            add_entity(graph, entity, lexicon)
     for fact in extraction.facts:
         subject = entity_iri(fact.subject.kind, fact.subject.key)
         predicate = predicate_iri(fact.predicate)

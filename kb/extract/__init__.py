@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from kb.extract.arm_values import extract_arm_values
+from kb.extract.arms import extract_arms
 from kb.extract.context import Context
 from kb.extract.disease import extract_disease
+from kb.extract.doses import extract_doses
 from kb.extract.drugs import extract_drugs
+from kb.extract.effects import extract_effects
 from kb.extract.organizations import extract_organizations
 from kb.extract.outcomes import extract_outcomes
 from kb.extract.population import extract_population
 from kb.extract.publication import extract_publication
 from kb.extract.regimen import extract_regimen
 from kb.extract.trial import extract_trial
+from kb.extract.trials import split_trials
 from kb.lexicon import Lexicon, load_lexicon
-from kb.models import Document, Extraction
+from kb.models import Document, Extraction, Fact
 
 __all__ = ["extract"]
 
@@ -23,6 +28,10 @@ _EXTRACTORS = (
     extract_disease,
     extract_population,
     extract_regimen,
+    extract_arms,
+    extract_effects,
+    extract_arm_values,
+    extract_doses,
     extract_outcomes,
     extract_publication,
 )
@@ -31,6 +40,14 @@ _EXTRACTORS = (
 def extract(document: Document, lexicon: Lexicon | None = None) -> Extraction:
     """Every fact the extractors find in ``document``; no ClinicalTrial when it names no trial."""
     ctx = Context(document, lexicon if lexicon is not None else load_lexicon())
-    for extractor in _EXTRACTORS:
-        extractor(ctx)
-    return Extraction(document=document, facts=tuple(ctx.facts))
+    first, *rest = _EXTRACTORS
+    first(ctx)
+    # A document reporting several trials: each is read over its own passages (see `kb.extract.trials`).
+    contexts = split_trials(ctx) or [ctx]
+    facts: dict[tuple[object, ...], Fact] = {}
+    for context in contexts:
+        for extractor in rest:
+            extractor(context)
+        for fact in context.facts:
+            facts.setdefault((fact.subject, fact.predicate, fact.object), fact)
+    return Extraction(document=document, facts=tuple(facts.values()))

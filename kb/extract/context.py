@@ -41,6 +41,11 @@ class Context:
     _matches: dict[str, list[LexiconMatch]] = field(default_factory=dict)
     _unknown_drugs: dict[str, LexiconEntry] | None = None
     named_groups: dict[str, str] | None = None  # the groups the document names, by name (see outcomes)
+    arm_roles: dict[Entity, str] = field(default_factory=dict)  # arms of the randomisation, with their roles
+    claimed: set[tuple[int, int]] | None = field(default_factory=set)  # value spans read as per-arm values
+    dose_spans: set[int] = field(default_factory=set)  # where doses were read (amount offsets)
+    scope: frozenset[str] | None = None  # the passages of this context's trial, when a document has several
+    key_scope: str | None = None  # added to document-scoped keys then, so each trial's nodes stay apart
     _starts: list[int] | None = None
     _added: dict[tuple[str, Entity | Value | None], int] = field(default_factory=dict)
 
@@ -50,8 +55,11 @@ class Context:
         return Entity("SourceDocument", self.document.id, self.document.title or self.document.path)
 
     def passages(self, sections: tuple[str, ...] = TEXT_SECTIONS) -> Iterator[Passage]:
-        """Passages of the given sections, in order."""
-        return (p for p in self.document.passages if p.section in sections)
+        """Passages of the given sections (of this context's trial, when it has a scope), in order."""
+        scope = self.scope
+        return (
+            p for p in self.document.passages if p.section in sections and (scope is None or p.id in scope)
+        )
 
     def matches(self, passage: Passage, kind: str | None = None) -> list[LexiconMatch]:
         """Lexicon mentions in a passage (offsets into the document text), optionally of one kind.
@@ -143,7 +151,8 @@ class Context:
 
     def scoped_key(self, *parts: str) -> str:
         """A key for a document-scoped entity: the document id, then slugs of the parts."""
-        return "-".join([self.document.id, *(slugify(p) for p in parts)])
+        scope = [self.key_scope] if self.key_scope else []
+        return "-".join([self.document.id, *scope, *(slugify(p) for p in parts)])
 
     @property
     def trial_label(self) -> str:

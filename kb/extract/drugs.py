@@ -25,6 +25,9 @@ _STEMS = (
     "lidomide|famide",  # thalidomide analogues, oxazaphosphorines
     "inostat|metostat",  # HDAC and EZH2 inhibitors
     "aspargase|siran|rsen",  # asparaginases, small interfering RNAs, antisense oligonucleotides
+    # Other fields: ACE inhibitors, sartans, neprilysin inhibitors, statins, gliflozins, gliptins, GLP-1
+    # analogues, factor Xa and thrombin inhibitors, antivirals (issue 14).
+    "pril|sartan|tril|vastatin|gliflozin|gliptin|glutide|xaban|gatran|desivir|previr|buvir|asvir|navir|clovir",
 )
 _SUFFIXES = "vedotin|ozogamicin|tesirine|mafodotin|deruxtecan|govitecan|autoleucel|ciloleucel|maraleucel|vicleucel|pegol"
 _CELL_SUFFIXES = "autoleucel|ciloleucel|maraleucel|vicleucel"
@@ -36,7 +39,7 @@ _INN = re.compile(
 )
 # English words that end with a stem above.
 _ENGLISH = frozenset(
-    {"intercept", "worsen", "hoarsen", "coarsen", "thermostat", "rheostat", "hemostat", "cryostat"}
+    {"intercept", "worsen", "hoarsen", "coarsen", "thermostat", "rheostat", "hemostat", "cryostat", "nostril"}
 )
 # "Scemblix (asciminib)", "Scemblix® (asciminib)" and "asciminib (Scemblix)": a brand name beside the INN.
 _BRAND_BEFORE = re.compile(r"(?<![\w-])([A-Z][a-z]{3,})®?\s*\(\s*$")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from kb.extract.context import Context, entity_for
+from kb.extract.effects import statistics_spans
 from kb.extract.numbers import FRACTIONS, NUMBER, decimal_value, duration, parse_int, parse_number, unit_name
 from kb.lexicon import LexiconMatch
 from kb.models import Entity, Passage
@@ -103,6 +104,9 @@ def extract_outcomes(ctx: Context) -> None:
         _changes(ctx, passage, endpoints, used)
         _fractions(ctx, passage, used)
         _pairs(ctx, passage, endpoints, used)
+        # Numbers of a confidence interval or a P value are never results; per-arm values are read already.
+        used |= {(passage.start + a, passage.start + b) for a, b in statistics_spans(passage.text)}
+        used |= ctx.claimed or set()
         values = [
             _Value(n, u, s, e) for n, u, s, e in _values(passage) if not any(a <= s < b for a, b in used)
         ]
@@ -175,7 +179,7 @@ def arm_for(ctx: Context, name: str, kind: str, start: int, end: int, passage: P
     return arm
 
 
-def _named_groups(ctx: Context) -> dict[str, str]:
+def named_groups(ctx: Context) -> dict[str, str]:
     """Every group the document names ("the placebo group": "placebo" -> "group"), read once per document."""
     if ctx.named_groups is None:
         ctx.named_groups = {}
@@ -203,7 +207,7 @@ def _regimen_arm(ctx: Context, passage: Passage, value: _Value) -> tuple[Entity,
     words = _arm_words(phrase)
     if not words:
         return None
-    known = {name: kind for name, kind in _named_groups(ctx).items() if words <= _arm_words(name)}
+    known = {name: kind for name, kind in named_groups(ctx).items() if words <= _arm_words(name)}
     if len({_arm_words(name) for name in known}) == 1:
         name, kind = next(iter(known.items()))
         return arm_for(ctx, name, kind, start, end, passage), start, end
@@ -473,7 +477,7 @@ def _named_group(ctx: Context, phrase: str) -> tuple[str, str] | None:
     words = _arm_words(phrase) - _REGIMEN_WORDS
     if not words:
         return None
-    found = {n: k for n, k in _named_groups(ctx).items() if _arm_words(n) <= words or words <= _arm_words(n)}
+    found = {n: k for n, k in named_groups(ctx).items() if _arm_words(n) <= words or words <= _arm_words(n)}
     if len(found) != 1:
         return None
     return next(iter(found.items()))

@@ -4,6 +4,11 @@ Each worker holds the KB open and answers over a pipe; the server watches each p
 with one `loop.add_reader`, registered when the worker starts (no thread per query, no registration per
 query), and a query waits on a future that the reader resolves. Past the deadline the worker is killed with SIGKILL and a
 fresh one is forked from a forkserver that has the KB's modules preloaded, so replacing one is quick.
+
+A worker that dies while idle (killed by the OOM killer or an operator) is replaced at once: its pipe's end
+of file says so, and a sweep once a second checks every idle worker's process as a backstop. Otherwise it
+would only be noticed when picked for a query, and `/readyz` would report no workers until one came, which
+an orchestrator that routes only to ready instances never sends.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import multiprocessing
 import os
 import pickle
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -28,6 +34,8 @@ log = logging.getLogger("trialkb.api.pool")
 
 _LENGTH = struct.Struct("!i")  # multiprocessing.Connection's framing: a 4-byte length, or -1 then 8 bytes
 _LONG_LENGTH = struct.Struct("!Q")
+SWEEP_INTERVAL = 1.0
+"""Seconds between checks that every idle worker's process is alive (a backstop for a missed end of file)."""
 
 
 @dataclass(eq=False)
@@ -44,6 +52,8 @@ class Worker:
     jobs: int = field(default=0)
     pending: asyncio.Future[bytes] | None = None  # the reply to the job in flight: its pickled bytes
     watched: bool = False
+    retired: bool = False  # replaced (or being replaced): never replaced twice, never handed a job
+    on_death: Callable[[Worker], None] | None = None  # called when the worker dies (or misbehaves) while idle
     _buffer: bytearray = field(default_factory=bytearray)
 
     def watch(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -61,8 +71,11 @@ class Worker:
             chunk = b""
         if not chunk or self.pending is None:  # EOF (the worker died), or talk out of turn: stop listening
             self.unwatch(loop)
-            if self.pending is not None and not self.pending.done():
-                self.pending.set_exception(EOFError("the worker closed its pipe"))
+            if self.pending is not None:  # a query is waiting: `WorkerPool.run` replaces the worker
+                if not self.pending.done():
+                    self.pending.set_exception(EOFError("the worker closed its pipe"))
+            elif self.on_death is not None:  # idle: nobody would notice until a query picks it
+                self.on_death(self)
             return
         self._buffer += chunk
         message = self._message()
@@ -148,6 +161,7 @@ class WorkerPool:
         self._workers: set[Worker] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._sweeper: asyncio.Task[None] | None = None
         self.replaced = 0
 
     @property
@@ -155,6 +169,8 @@ class WorkerPool:
         return sum(1 for worker in self._workers if worker.process.is_alive())
 
     async def start(self, wait: bool = True) -> None:
+        if self._sweeper is None:
+            self._sweeper = asyncio.ensure_future(self._sweep())
         spawns = [self._spawn() for _ in range(self.size)]
         if wait:
             await asyncio.gather(*spawns)
@@ -164,6 +180,8 @@ class WorkerPool:
 
     async def close(self) -> None:
         self._closing = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for task in list(self._tasks):
             task.cancel()
         for worker in list(self._workers):
@@ -217,11 +235,31 @@ class WorkerPool:
                         503, f"no query worker became free within {wait:g} s; try again shortly",
                         kind="overloaded", headers={"Retry-After": "2"},
                     ) from None  # fmt: skip
-            if worker.watched:
+            if worker.watched and not worker.retired and worker.process.is_alive():
                 return worker
-            self._replace(worker)  # it died while idle
+            self._replace(worker)  # it died while idle (a no-op when that was noticed already)
+
+    async def _sweep(self) -> None:
+        """Every `SWEEP_INTERVAL`, replace idle workers whose process is gone (the end of file on their pipe
+        does so at once; this catches whatever it misses, such as a worker that closed its pipe's end late)."""
+        while not self._closing:
+            await asyncio.sleep(SWEEP_INTERVAL)
+            for worker in list(self._workers):
+                if worker.pending is None and not worker.retired and not worker.process.is_alive():
+                    log.warning("query worker %s died while idle; replacing it", worker.process.pid)
+                    self._replace(worker)
+
+    def _died(self, worker: Worker) -> None:
+        if not worker.retired and not self._closing:
+            log.warning("query worker %s closed its pipe while idle; replacing it", worker.process.pid)
+            self._replace(worker)
 
     def _replace(self, worker: Worker) -> None:
+        """Kill ``worker`` and start another in its place, once per worker: its end of file, the sweep, the
+        query that picked it and the query that it failed may all notice the same death."""
+        if worker.retired:
+            return
+        worker.retired = True
         worker.kill()
         self._workers.discard(worker)
         self.replaced += 1
@@ -255,6 +293,7 @@ class WorkerPool:
                 message = ("failed", f"{type(error).__name__}")
             if message[0] == "ready":
                 worker.generation = message[1]
+                worker.on_death = self._died
                 worker.watch(asyncio.get_running_loop())
                 self._workers.add(worker)
                 self._idle.put_nowait(worker)

@@ -83,18 +83,18 @@ def score(items: list[dict[str, object]], kbs: dict[str, KnowledgeBase]) -> list
 
 
 def table(scored: list[Scored], title: str) -> dict[str, tuple[int, int, int, int]]:
-    """Per group (and all): (correct, wrong, abstained, total); printed."""
+    """Per group (and all): (correct, wrong, abstained on an answerable question, total); printed."""
     groups: dict[str, list[Scored]] = {}
     for row in scored:
         groups.setdefault(str(row.item["group"]), []).append(row)
     groups["all"] = scored
     result = {}
-    print(f"\n{title}: {'group':6} {'correct':>8} {'wrong':>6} {'abstain':>8} {'total':>6}")
+    print(f"\n{title}: {'group':6} {'correct':>8} {'wrong':>6} {'missed':>8} {'total':>6}")
     for name, rows in groups.items():
         counts = (
             sum(r.correct for r in rows),
             sum(r.wrong for r in rows),
-            sum(r.abstained for r in rows),
+            sum(r.abstained and r.item["kind"] != "unanswerable" for r in rows),
             len(rows),
         )
         result[name] = counts

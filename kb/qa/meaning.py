@@ -80,6 +80,7 @@ def delexicalise(q: Question) -> str:
         word = "" if kind == "ClinicalTrial" else _KIND_WORDS[kind]
         text = text[: mention.start] + word + text[mention.end :]
     text = re.sub(r"\b(the|in|of|for)\s+(?:the\s+)+", r"\1 ", text, flags=re.I)
+    text = re.sub(r"\s+([?.!,;:])", r"\1", text)
     return re.sub(r"\s+", " ", text).strip(" ,")
 
 

@@ -352,6 +352,10 @@ class KnowledgeBase:
                 self._update_index(rebuild=rebuild_index)
             except SearchIndexError as error:  # no embedder here: the KB stands, search rebuilds later
                 print(f"note: the search index was not updated ({error})", file=sys.stderr)
+            except OSError as error:
+                if error.filename is None:  # a failed write names no file: say it was the index
+                    raise OSError(error.errno, error.strerror, str(self.directory.index_dir)) from error
+                raise
 
         try:
             return self.directory.commit(data, manifest, sources, before_manifest=index_new_content)
@@ -449,28 +453,42 @@ class KnowledgeBase:
         *,
         default_graphs: Sequence[str] = (),
         named_graphs: Sequence[str] = (),
+        isolated: bool = False,
     ) -> QueryOutput:
         """Run a read-only SPARQL query; SELECT/ASK as json|xml|csv|tsv, graphs as turtle|ntriples|rdfxml|jsonld.
 
-        Without ``result_format``: JSON for SELECT and ASK, Turtle for CONSTRUCT and DESCRIBE.
+        Without ``result_format``: JSON for SELECT and ASK, Turtle for CONSTRUCT and DESCRIBE. ``isolated``
+        runs the check and the query in a forked child without network, under the query deadline and memory
+        cap of the settings, so that no query can crash or hang this process (the CLI's way); the default
+        runs in this process, which is faster.
         """
         from kb.sparql import check_graph_parameters, check_query, execute
 
-        known = self.graph_names()
-        plan = check_query(
-            sparql,
-            known_graphs=known,
-            max_length=self.settings.max_query_length,
-            max_nesting=self.settings.max_query_nesting,
-        )
-        check_graph_parameters(list(default_graphs), list(named_graphs), known)
-        return execute(
-            self.store.native,
-            plan,
-            result_format or ("turtle" if plan.returns_graph else "json"),
-            default_graphs=list(default_graphs),
-            named_graphs=list(named_graphs),
-            max_results=self.settings.max_results,
+        known = self.graph_names()  # also loads the KB: a forked child shares it rather than reading it again
+
+        def run() -> QueryOutput:
+            plan = check_query(
+                sparql,
+                known_graphs=known,
+                max_length=self.settings.max_query_length,
+                max_nesting=self.settings.max_query_nesting,
+            )
+            check_graph_parameters(list(default_graphs), list(named_graphs), known)
+            return execute(
+                self.store.native,
+                plan,
+                result_format or ("turtle" if plan.returns_graph else "json"),
+                default_graphs=list(default_graphs),
+                named_graphs=list(named_graphs),
+                max_results=self.settings.max_results,
+            )
+
+        if not isolated:
+            return run()
+        from kb.sandbox import run_isolated
+
+        return run_isolated(
+            run, timeout=self.settings.query_timeout, memory_limit_mb=self.settings.query_memory_limit_mb
         )
 
     def select(self, sparql: str) -> list[dict[str, Any]]:

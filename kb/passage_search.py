@@ -254,7 +254,6 @@ def load_index(kb: KnowledgeBase) -> PassageIndex:
             kb.directory.index_dir, embedder, content, exact_threshold=kb.settings.exact_index_limit
         )
     except SearchIndexError as error:
-        print(f"note: search index not usable ({error}); rebuilding it", file=sys.stderr)
         try:
             with kb.directory.write_lock(kb.settings.lock_timeout):
                 try:  # a writer may have brought it up to date while this process waited for the lock
@@ -266,6 +265,8 @@ def load_index(kb: KnowledgeBase) -> PassageIndex:
                     )
                 except SearchIndexError:
                     index = update_index(kb, rebuild=True)
+                    # Said once it is done: when the rebuild fails, the error alone is the one line.
+                    print(f"note: search index was not usable ({error}); rebuilt it", file=sys.stderr)
         except (OSError, KBWriteError) as write_error:
             reason = write_error.strerror if isinstance(write_error, OSError) else str(write_error)
             if isinstance(write_error, OSError) and write_error.errno in (errno.ENOSPC, errno.EFBIG):

@@ -131,8 +131,10 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.chmod(temporary, file_mode())
         os.replace(temporary, path)
         fsync_path(path.parent)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.filename is None:  # a failed write names no file: name it
+            raise OSError(error.errno, error.strerror, str(path)) from error
         raise
 
 

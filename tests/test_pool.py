@@ -5,17 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, free_port
+from servers import readiness, server_process
 
 from kb.api.pool import WorkerPool
 from kb.api.worker import WorkerConfig
@@ -23,60 +18,6 @@ from kb.api.worker import WorkerConfig
 RECOVERY_LIMIT = (
     30.0  # "eventually": generous for a loaded two-core machine; the time is printed, not asserted
 )
-
-
-@contextmanager
-def server_process(home: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    """`trialkb serve` for ``home`` on a free port: its base URL, its process and its log file."""
-    port = free_port()
-    environment = dict(os.environ, TRIALKB_HOME=str(home), HF_HUB_OFFLINE="1", **env)
-    command = [
-        sys.executable,
-        "-m",
-        "kb",
-        "--home",
-        str(home),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    with tempfile.TemporaryDirectory() as folder:
-        log_path = Path(folder) / "server.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=log)
-            base = f"http://127.0.0.1:{port}"
-            try:
-                _wait_ready(base, process, log_path, want_all=True)
-                yield base, process, log_path
-            finally:
-                process.terminate()
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-
-
-def _readiness(base: str) -> tuple[int, dict[str, object]]:
-    response = httpx.get(base + "/readyz", timeout=5)
-    return response.status_code, response.json()
-
-
-def _wait_ready(base: str, process: subprocess.Popen[bytes], log: Path, want_all: bool) -> float:
-    """Seconds until /readyz says 200 (and, with ``want_all``, every wanted worker is up)."""
-    started = time.monotonic()
-    while True:
-        assert process.poll() is None, log.read_text(errors="replace")[-2000:]
-        try:
-            status, body = _readiness(base)
-            if status == 200 and (not want_all or body["workers_ready"] == body["workers_wanted"]):
-                return time.monotonic() - started
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() - started < 120, "the server never became ready"
-        time.sleep(0.1)
 
 
 def _children(pid: int) -> list[int]:
@@ -111,7 +52,7 @@ def test_killed_idle_workers_are_replaced_without_a_query(sample_kb: Path) -> No
         # No query is sent: the pool must notice the deaths itself.
         recovered = None
         while time.monotonic() - killed < RECOVERY_LIMIT:
-            status, body = _readiness(base)
+            status, body = readiness(base)
             if status == 200 and body["workers_ready"] == 2:
                 recovered = time.monotonic() - killed
                 break

@@ -3,11 +3,13 @@ to, incoming links, and the reified statements about it with the passages they c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 import pyoxigraph as ox
 
+from kb.api.problems import Problem
 from ontology import BASE, PREFIXES, RES
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -186,5 +188,38 @@ def describe_entity(store: ox.Store, iri: str) -> EntityDescription | None:
     )
 
 
+MAX_RESOURCE_PATH = 2000
+"""Longest ``/resource/`` path, in characters: the KB mints short slugs, and nothing longer is one of them."""
+_UCS = "\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef" + "".join(
+    f"{chr(plane << 16)}-{chr((plane << 16) + 0xFFFD)}" for plane in range(1, 15)
+)
+_PRIVATE = "\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd"
+_IPCHAR = rf"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@{_UCS}]|%[0-9A-Fa-f]{{2}})"
+_IRI_TAIL = re.compile(rf"(?:{_IPCHAR}|/)*(?:\?(?:{_IPCHAR}|[/?{_PRIVATE}])*)?(?:#(?:{_IPCHAR}|[/?])*)?")
+"""A path, query and fragment as RFC 3987 allows them (``ipath-abempty [ "?" iquery ] [ "#" ifragment ]``)."""
+_IRI_CHARACTER = re.compile(rf"[A-Za-z0-9\-._~!$&'()*+,;=:@/?#%{_UCS}{_PRIVATE}]")
+
+
 def resource_iri(path: str) -> str:
-    return str(RES) + path
+    """The KB IRI a ``/resource/`` path names (the path as the server decoded it).
+
+    Raises `Problem` 400 when the result would not be an IRI: a character IRIs do not allow (a space, ``"``,
+    ``<``, ``{``, ``|``, ``\\``, ``^``, a backquote, a control character), a ``%`` not followed by two hex
+    digits, bytes that were not UTF-8 (decoded as U+FFFD, which IRIs do not allow either), or a path longer
+    than `MAX_RESOURCE_PATH`. Checked here, before Oxigraph would refuse it with a ValueError (a 500).
+    """
+    if len(path) > MAX_RESOURCE_PATH:
+        raise Problem(
+            400, f"the resource path is {len(path)} characters long; KB IRIs have at most {MAX_RESOURCE_PATH}",
+            kind="invalid-iri",
+        )  # fmt: skip
+    iri = str(RES) + path
+    bad = next((character for character in path if not _IRI_CHARACTER.fullmatch(character)), None)
+    if bad is not None or not _IRI_TAIL.fullmatch(path):
+        reason = f"the character {bad!r} is not allowed in an IRI" if bad else "it is not a well-formed IRI"
+        raise Problem(400, f"/resource/ names no KB IRI: {reason} (RFC 3987)", kind="invalid-iri")
+    try:
+        ox.NamedNode(iri)  # the engine's own parser has the last word
+    except ValueError as error:
+        raise Problem(400, f"/resource/ names no KB IRI: {error}", kind="invalid-iri") from None
+    return iri

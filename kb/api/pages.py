@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from kb.api.describe import describe_entity, local_name
+from kb.api.describe import describe_entity, local_name, resource_iri
 from kb.api.negotiation import negotiate
 from kb.api.problems import Problem
 from kb.api.rdf_output import GRAPH_DOWNLOADS, serialize
@@ -50,7 +50,7 @@ def href(iri: str) -> str:
 )
 async def resource(request: Request, hub: Hub, path: str) -> Response:
     await hub.watcher.current()
-    iri = str(RES) + path
+    iri = resource_iri(path)  # 400 for a path that makes no IRI, before Oxigraph refuses it with a 500
     media_type, format_name = negotiate(request.headers.get("accept"), RESOURCE_OFFERS)
     store = hub.kb.store.native
     description = await run_in_threadpool(describe_entity, store, iri)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
-from support import CORPUS, SEED
+from support import CORPUS, SEED, run_cli
 
 from kb.errors import IngestError
+from kb.facade import KnowledgeBase
 from kb.ingest import parse_document, read_document, split_sentences
 
 
@@ -103,3 +105,25 @@ def test_other_encodings_are_decoded(tmp_path: Path) -> None:
     utf16 = tmp_path / "utf16.txt"
     utf16.write_bytes(text.encode("utf-16"))
     assert "Café" in read_document(utf16).text
+
+
+def test_an_ingest_where_every_file_fails_writes_nothing(tmp_path: Path, sample_kb: Path) -> None:
+    """No new KB directory, an existing KB untouched, one line per failure and a non-zero exit."""
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    no_trial = tmp_path / "weather.txt"
+    no_trial.write_text("The weather was mild all week. Rain is expected in the north on Sunday.\n")
+    new_home = tmp_path / "new-kb"
+    result = run_cli("ingest", str(empty), str(no_trial), home=new_home)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 2 and all(line.startswith("failed") for line in lines), result.stderr
+    assert "Traceback" not in result.stderr
+    assert not new_home.exists()
+
+    existing = tmp_path / "existing"
+    shutil.copytree(sample_kb, existing)
+    before = {path: path.read_bytes() for path in existing.rglob("*") if path.is_file()}
+    report = KnowledgeBase(existing).ingest([empty, no_trial])
+    assert report.failed and {o.status for o in report.outcomes} == {"failed"}
+    assert {path: path.read_bytes() for path in existing.rglob("*") if path.is_file()} == before

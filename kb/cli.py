@@ -140,7 +140,10 @@ def sparql(
 ) -> None:
     """Run a read-only SPARQL query: QUERY text, @FILE, or - for standard input."""
     text = read_argument(query)
-    result = context.kb.query(text, fmt, default_graphs=default_graphs, named_graphs=named_graphs)
+    # In a child process with the deadline, like the server's workers: no query can crash or hang the CLI.
+    result = context.kb.query(
+        text, fmt, default_graphs=default_graphs, named_graphs=named_graphs, isolated=True
+    )
     write_output(result.body, output)
     if result.truncated:
         click.echo(f"warning: result cut at {result.count} rows (TRIALKB_MAX_RESULTS)", err=True)

@@ -1,13 +1,13 @@
 """Read-only SPARQL: checking a query before it runs, running it on Oxigraph, serialising the results.
 
-The checks here are the endpoint's first line of defence (the HTTP layer adds deadlines in worker
-processes): only queries, never updates; no ``SERVICE`` (nothing is fetched); ``FROM``/``FROM NAMED``
-and the protocol's graph parameters may only name graphs the KB holds; caps on length and nesting.
+The checks (`kb.sparql_guard.check_query`, re-exported here) are the endpoint's first line of defence (the
+HTTP layer adds deadlines in worker processes): only queries, never updates; no ``SERVICE`` (nothing is
+fetched); ``FROM``/``FROM NAMED`` and the protocol's graph parameters may only name graphs the KB holds;
+caps on length and nesting.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +16,8 @@ from typing import Any
 import pyoxigraph as ox
 
 from kb.errors import QueryRejected
+from kb.sparql_guard import QueryPlan as QueryPlan
+from kb.sparql_guard import check_query as check_query
 from ontology.namespaces import PREFIXES
 
 RESULT_FORMATS: dict[str, tuple[str, ox.QueryResultsFormat]] = {
@@ -39,41 +41,10 @@ FORMAT_ALIASES = {
 }
 
 _PREFIX_MAP = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
-# One pass, left to right, so that a "#" inside an IRI or a string is not taken for a comment.
-_TOKENS = re.compile(
-    r'(?P<iri><[^<>"{}|^`\\\s]*>)'
-    r'|(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')'
-    r"|(?P<comment>#[^\n]*)"
-)
-_FORM = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
-_UPDATE = re.compile(r"\b(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", re.IGNORECASE)
-_SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
-_PREFIX_DECLARATION = re.compile(r"\bPREFIX\s+([A-Za-z][\w.-]*)?:", re.IGNORECASE)
-_STANDARD_PREFIX = re.compile(
-    r"(?<![\w-])(" + "|".join(sorted(map(re.escape, _PREFIX_MAP), key=len, reverse=True)) + r"):"
-)
-_FROM = re.compile(r"\bFROM\s+(NAMED\s+)?(<[^>]*>|[A-Za-z][\w-]*:[\w.-]*)", re.IGNORECASE)
-
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _JSON_TRUE = b'{"head":{},"boolean":true}'
 _JSON_FALSE = b'{"head":{},"boolean":false}'
-
-
-@dataclass(frozen=True)
-class QueryPlan:
-    """A checked query: its form and the graphs its dataset clauses name."""
-
-    text: str
-    form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
-    from_graphs: tuple[str, ...]
-    from_named_graphs: tuple[str, ...]
-    # The standard prefixes (`ontology.PREFIXES`) the query uses without declaring them; None: not known.
-    prefixes: tuple[str, ...] | None = None
-
-    @property
-    def returns_graph(self) -> bool:
-        return self.form in {"CONSTRUCT", "DESCRIBE"}
 
 
 @dataclass(frozen=True)
@@ -85,91 +56,6 @@ class QueryOutput:
     body: bytes
     truncated: bool = False
     count: int = 0
-
-
-def _blank_out(text: str) -> tuple[str, str]:
-    """The query with comments blanked and strings emptied; and the same with IRIs blanked too."""
-    code: list[str] = []
-    bare: list[str] = []
-    position = 0
-    for match in _TOKENS.finditer(text):
-        code.append(text[position : match.start()])
-        bare.append(text[position : match.start()])
-        token = match.group(0)
-        if match.lastgroup == "iri":
-            code.append(token)
-            bare.append("<" + " " * (len(token) - 2) + ">")
-        elif match.lastgroup == "string":
-            code.append('""')
-            bare.append('""')
-        else:
-            code.append(" " * len(token))
-            bare.append(" " * len(token))
-        position = match.end()
-    code.append(text[position:])
-    bare.append(text[position:])
-    return "".join(code), "".join(bare)
-
-
-def _nesting(text: str) -> int:
-    depth = deepest = 0
-    for ch in text:
-        if ch in "{(":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "})":
-            depth -= 1
-    return deepest
-
-
-def _expand(name: str, prologue: str) -> str:
-    if name.startswith("<"):
-        return name[1:-1]
-    prefix, local = name.split(":", 1)
-    declared = re.search(rf"PREFIX\s+{re.escape(prefix)}:\s*<([^>]*)>", prologue, re.IGNORECASE)
-    if declared:
-        return declared.group(1) + local
-    if prefix in PREFIXES:
-        return str(PREFIXES[prefix]) + local
-    return name
-
-
-def check_query(
-    query: str, *, known_graphs: set[str], max_length: int = 20_000, max_nesting: int = 32
-) -> QueryPlan:
-    """Refuse what a public read-only endpoint must not run; raise `QueryRejected` with the reason."""
-    if not query or not query.strip():
-        raise QueryRejected("empty query")
-    if len(query) > max_length:
-        raise QueryRejected(f"query is {len(query)} characters; the limit is {max_length}")
-    if "\x00" in query:
-        raise QueryRejected("query contains a NUL character")
-    code, bare = _blank_out(query)
-    if _nesting(bare) > max_nesting:
-        raise QueryRejected(f"query nests deeper than {max_nesting} levels")
-    form = _FORM.search(bare)
-    update = _UPDATE.search(bare)
-    if update and (form is None or update.start() < form.start()):
-        raise QueryRejected(f"this endpoint is read-only: {update.group(1).upper()} is a SPARQL update")
-    if form is None:
-        raise QueryRejected("not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE")
-    if _SERVICE.search(bare):
-        raise QueryRejected("SERVICE is not allowed: this endpoint never queries other services")
-    prologue = code[: form.start()]
-    from_graphs: list[str] = []
-    from_named: list[str] = []
-    for match in _FROM.finditer(code):
-        iri = _expand(match.group(2), prologue)
-        (from_named if match.group(1) else from_graphs).append(iri)
-    unknown = [g for g in from_graphs + from_named if g not in known_graphs]
-    if unknown:
-        raise QueryRejected(
-            f"graph {unknown[0]} is not held by this knowledge base (graphs are never fetched)"
-        )
-    # Oxigraph parses the prefixes it is given on every query: give it only the undeclared ones in use.
-    used = set(_STANDARD_PREFIX.findall(bare)) - set(_PREFIX_DECLARATION.findall(bare))
-    prefixes = tuple(sorted(used))
-    return QueryPlan(query, form.group(1).upper(), tuple(from_graphs), tuple(from_named), prefixes)
 
 
 def check_graph_parameters(

@@ -44,8 +44,13 @@ _CACHE_CONTROL = [(b"cache-control", b"no-cache")]
 
 @lru_cache(maxsize=1024)
 def _checked(query: str, graphs: frozenset[str], max_length: int, max_nesting: int) -> QueryPlan:
-    """`check_query`, remembered: clients repeat queries, and the checks cost more than a point query runs."""
-    return check_query(query, known_graphs=set(graphs), max_length=max_length, max_nesting=max_nesting)
+    """`check_query`, remembered: clients repeat queries, and the checks cost more than a point query runs.
+
+    Here the lexer's reading only: the grammar's, which can take seconds on hostile text, runs again in the
+    worker before the query does, under the deadline (`kb.api.worker.run_job`)."""
+    return check_query(
+        query, known_graphs=set(graphs), max_length=max_length, max_nesting=max_nesting, grammar=False
+    )
 
 
 @lru_cache(maxsize=64)

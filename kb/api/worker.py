@@ -2,7 +2,10 @@
 
 A worker may be killed (SIGKILL) at any moment, which is how deadlines are enforced: neither a Python
 thread nor Oxigraph can interrupt a running query. Messages are pickled tuples over a
-`multiprocessing.Connection`, one request and one reply at a time.
+`multiprocessing.Connection`, one request and one reply at a time. A worker reads each query with the full
+SPARQL grammar before running it (the server's event loop only lexes it: a hostile parse may take seconds,
+and here the deadline stops it), and runs without network where the platform allows it
+(`kb.sandbox.isolate_network`).
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ import orjson
 
 from kb.errors import TrialKBError
 from kb.facade import KnowledgeBase
-from kb.sparql import QueryPlan, execute
+from kb.sandbox import isolate_network
+from kb.sparql import check_graph_parameters, check_query, execute
 
 Reply = tuple[Any, ...]
 """For a query ("ok", form, media type, body, truncated, count), for a question ("ok", JSON bytes of the
-answer); ("error", status, problem kind, message) for either."""
+answer); ("error", status, problem kind, message) for either. At start the worker sends ("ready",
+generation, {"network_sandbox": bool}) or ("failed", message)."""
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,21 @@ def run_job(kb: KnowledgeBase, job: QueryJob, max_results: int) -> Reply:
     """Execute one job on the worker's KB, reloading first if the server has seen a newer commit."""
     if job.generation and job.generation != kb.manifest.sha256:
         kb.reload()
-    plan = QueryPlan(job.text, job.form, job.from_graphs, job.from_named_graphs, job.prefixes)
     try:
+        known = kb.graph_names()
+        plan = check_query(
+            job.text,
+            known_graphs=known,
+            max_length=kb.settings.max_query_length,
+            max_nesting=kb.settings.max_query_nesting,
+        )
+        if plan.form != job.form or (plan.from_graphs, plan.from_named_graphs) != (
+            job.from_graphs,
+            job.from_named_graphs,
+        ):
+            # The server's lexer and the grammar read the query differently: run neither reading.
+            return ("error", 400, "QueryRejected", "the query reads differently to its checks: refused")
+        check_graph_parameters(list(job.default_graphs), list(job.named_graphs), known)
         output = execute(
             kb.store.native,
             plan,
@@ -102,6 +120,7 @@ def _limit_memory(megabytes: int) -> None:
 def main(connection: Connection, config: WorkerConfig) -> None:
     """Worker entry point: load the KB, say ready, then serve jobs until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server shuts workers down; Ctrl-C is its business
+    sandboxed = isolate_network()  # first, while the process has one thread (see `isolate_network`)
     os.nice(5)  # a runaway query must not starve the server process that answers health checks and kills it
     kb = KnowledgeBase(config.home)
     try:
@@ -111,7 +130,7 @@ def main(connection: Connection, config: WorkerConfig) -> None:
         connection.send_bytes(pickle.dumps(("failed", str(error))))
         return
     _limit_memory(config.memory_limit_mb)
-    connection.send_bytes(pickle.dumps(("ready", generation)))
+    connection.send_bytes(pickle.dumps(("ready", generation, {"network_sandbox": sandboxed})))
     while True:
         try:
             job = pickle.loads(connection.recv_bytes())

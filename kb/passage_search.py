@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from kb.errors import KBWriteError, TrialKBError
 
 if TYPE_CHECKING:
-    from kb.facade import KnowledgeBase
+    from kb.qa.port import SearchSource
     from search.embedder import Embedder
     from search.passage_index import PassageIndex, PassageRecord, SearchHit, SearchMode
 
@@ -66,11 +66,11 @@ class SearchUnavailable(TrialKBError):
     status = 503
 
 
-def onnx_dir(kb: KnowledgeBase) -> Path:
+def onnx_dir(kb: SearchSource) -> Path:
     return kb.settings.resolved_cache_dir() / "onnx" / "all-MiniLM-L6-v2"
 
 
-def embedder_for(kb: KnowledgeBase, *, for_build: bool = False) -> Embedder:
+def embedder_for(kb: SearchSource, *, for_build: bool = False) -> Embedder:
     """The query-time encoder: the ONNX export of the model (no torch import) when it exists.
 
     Building exports it once into the cache so later cold starts can use it.
@@ -135,7 +135,7 @@ def _name_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![A-Za-z0-9]){body}(?![A-Za-z0-9])", flags)
 
 
-def trial_names(kb: KnowledgeBase) -> TrialNames:
+def trial_names(kb: SearchSource) -> TrialNames:
     """The KB's trial names (labels, trial names, NCT ids), read over SPARQL once per KB version."""
     content = kb.manifest.sha256
     cached = getattr(kb, "_trial_names", None)
@@ -197,7 +197,7 @@ def _is_abbreviation(name: str) -> bool:
     return " " not in name and sum(character.isupper() for character in name) >= 2
 
 
-def passage_records(kb: KnowledgeBase) -> list[PassageRecord]:
+def passage_records(kb: SearchSource) -> list[PassageRecord]:
     from search.passage_index import PassageRecord
 
     records = []
@@ -213,7 +213,7 @@ def passage_records(kb: KnowledgeBase) -> list[PassageRecord]:
     return records
 
 
-def update_index(kb: KnowledgeBase, rebuild: bool = False) -> PassageIndex:
+def update_index(kb: SearchSource, rebuild: bool = False) -> PassageIndex:
     """Bring the index in line with the KB: embed only passages it lacks, drop those gone; save atomically."""
     from search.errors import SearchIndexError
     from search.passage_index import PassageIndex
@@ -239,7 +239,7 @@ def update_index(kb: KnowledgeBase, rebuild: bool = False) -> PassageIndex:
     return index
 
 
-def load_index(kb: KnowledgeBase) -> PassageIndex:
+def load_index(kb: SearchSource) -> PassageIndex:
     """The verified index for the KB's current content; rebuilt when stale or damaged."""
     from search.errors import SearchIndexError
     from search.passage_index import PassageIndex
@@ -280,7 +280,7 @@ def load_index(kb: KnowledgeBase) -> PassageIndex:
 
 
 def search_passages(
-    kb: KnowledgeBase,
+    kb: SearchSource,
     text: str,
     *,
     k: int = 5,

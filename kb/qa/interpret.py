@@ -53,7 +53,7 @@ def encoder(source: QASource) -> Encoder:
     """The project's MiniLM encoder (ONNX when exported), loaded once per source."""
     from kb.passage_search import embedder_for
 
-    return embedder_for(source).encode  # type: ignore[arg-type]
+    return embedder_for(source).encode
 
 
 def interpret(source: QASource, q: Question) -> Interpretation:

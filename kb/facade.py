@@ -226,9 +226,9 @@ class KnowledgeBase:
     def build(self, *, progress: Progress | None = None) -> IngestReport:
         """Rebuild the KB from its sources, from scratch: the source files the manifest lists, or every
         file in ``sources/`` when there is no readable manifest (a new or damaged KB)."""
-        candidates = [p for p in self.directory.sources.glob("*") if p.suffix.lower() in SOURCE_SUFFIXES]
-        if not candidates:
-            raise KBNotFound(f"{self.directory.sources} holds no sources to build from")
+        nothing = KBNotFound(f"{self.directory.sources} holds no sources to build from")
+        if not self.directory.sources.is_dir():
+            raise nothing  # before the lock, which would create the directory
         from kb.ingest import read_document
 
         with self.directory.write_lock(self.settings.lock_timeout):
@@ -236,7 +236,13 @@ class KnowledgeBase:
 
             # Chosen under the lock: recovery has completed or undone any interrupted commit by now.
             listed = self.directory.listed_sources()
-            sources = sorted(candidates) if listed is None else listed
+            if listed is None:
+                listed_files = self.directory.sources.glob("*")
+                sources = sorted(p for p in listed_files if p.suffix.lower() in SOURCE_SUFFIXES)
+            else:
+                sources = listed
+            if not sources:
+                raise nothing
             previous = self.directory.read_manifest() if listed is not None else None
             archived: tuple[str, ...] = ()
             if listed is None and self.directory.exists():

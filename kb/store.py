@@ -296,8 +296,12 @@ class KBDirectory:
             write_atomic(self.home / MANIFEST, manifest.to_json().encode("utf-8"))
         except OSError:
             # The rename may have happened and only the directory's sync failed: then the commit stands.
-            if self._committed_snapshot() != manifest.snapshot:
-                raise
+            try:
+                if self._parse_manifest() == manifest:
+                    return
+            except (KBNotFound, KBCorrupt):
+                pass
+            raise
 
     def _committed_snapshot(self) -> str | None:
         try:

@@ -45,6 +45,10 @@ def test_service_never_connects(base: str) -> None:
             f"SELECT * WHERE {{ SERVICE <{target}> {{ ?s ?p ?o }} }}",
             f"select * where {{ service silent <{target}> {{ ?s ?p ?o }} }}",
             f"PREFIX x: <http://127.0.0.1:{listener.getsockname()[1]}/> SELECT * {{ SERVICE x:sparql {{ ?s ?p ?o }} }}",
+            # Local-name escapes once read as a comment and a string start (issue 17), '<' as an IRI's start.
+            f"PREFIX ex: <http://e/> SELECT * {{ ?s ?p ex:a\\#b . SERVICE <{target}> {{ ?s ?p ?o }} }}",
+            f"PREFIX ex: <http://e/> SELECT * {{ ?s ?p ex:a\\' . SERVICE <{target}> {{ ?s ?p ?o }} }}",
+            f"SELECT * {{ BIND(<{target}> AS ?x) FILTER(?s<?o)SERVICE?x#>\n{{ ?s ?p ?o }} }}",
         ]
         for query in queries:
             assert httpx.get(base + "/sparql", params={"query": query}).status_code == 400

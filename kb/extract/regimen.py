@@ -22,6 +22,10 @@ _CYCLES_BEFORE = re.compile(
     rf"(?:cycles?|courses?|blocks?)\s+of\s+(?:(?P<route>intravenous|subcutaneous|oral)\s+)?$",
     re.IGNORECASE,
 )
+_CYCLES_TAIL = re.compile(
+    r"(?:cycles?|courses?|blocks?)\s+of\s+(?:(?:intravenous|subcutaneous|oral)\s+)?$", re.IGNORECASE
+)
+"""How `_CYCLES_BEFORE` ends: looked for first, since it is cheap and most drug mentions have no cycles before."""
 _CYCLES_AFTER = re.compile(
     rf"^\s+(?:for|over)\s+(?:(?P<qual>up\s+to)\s+)?(?P<n1>{NUMBER})\s+(?:cycles?|courses?)\b", re.I
 )
@@ -124,7 +128,7 @@ def _steps(ctx: Context) -> list[_Step]:
         before_start = max(passage.start, mention.start - LOOKBACK)
         before = text[before_start : mention.start]
         after = text[mention.end : min(passage.end, mention.end + LOOKAHEAD)]
-        cycles = _CYCLES_BEFORE.search(before)
+        cycles = _CYCLES_BEFORE.search(before) if _CYCLES_TAIL.search(before) else None
         step: _Step | None = None
         if cycles:
             step = _Step(mention.entity, before_start + cycles.start(), mention.end)

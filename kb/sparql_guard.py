@@ -77,7 +77,7 @@ _UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
 _ECHAR = r"\\[tbnrf\\\"']"
 _PN_PREFIX = rf"[{_BASE}](?:[{_CHARS}.]*[{_CHARS}])?"
 _PN_LOCAL = rf"(?:[{_CHARS_U}:0-9]|{_PLX})(?:(?:[{_CHARS}.:]|{_PLX})*(?:[{_CHARS}:]|{_PLX}))?"
-_TOKEN = re.compile(
+_HEAD = re.compile(
     "|".join(
         [
             r"(?P<space>[ \t\r\n]+)",
@@ -89,7 +89,14 @@ _TOKEN = re.compile(
             rf"|'(?:[^'\\\n\r]|{_ECHAR}|{_UCHAR})*')",
             rf"(?P<var>[?$][{_CHARS_U}0-9][{_CHARS_U}0-9\u00b7\u0300-\u036f\u203f-\u2040]*)",
             rf"(?P<bnode>_:[{_CHARS_U}0-9](?:[{_CHARS}.]*[{_CHARS}])?)",
-            rf"(?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?)",
+        ]
+    )
+)
+_PNAME = re.compile(rf"(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?")
+_NAME_RUN = re.compile(rf"[{_CHARS}.]*")  # where a prefix starting here could end: a ':' must follow it
+_TAIL = re.compile(
+    "|".join(
+        [
             r"(?P<number>[0-9]+\.[0-9]*[eE][+-]?[0-9]+|\.[0-9]+[eE][+-]?[0-9]+|[0-9]+[eE][+-]?[0-9]+"
             r"|[0-9]*\.[0-9]+|[0-9]+)",
             r"(?P<langtag>@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*)",
@@ -118,16 +125,30 @@ def _position(text: str, offset: int) -> str:
 
 def tokens(text: str) -> Iterator[Token]:
     """The query's SPARQL tokens, comments and white space left out; `QueryRejected` at a character that
-    starts no token."""
+    starts no token. Linear in the text: a prefixed name is not tried again inside a run of name characters
+    already seen to have no ':' after it (``a.a.a.a...`` would otherwise be read once per token)."""
     position, end = 0, len(text)
-    match_at = _TOKEN.match
+    no_prefix_until = 0
     while position < end:
-        match = match_at(text, position)
+        match = _HEAD.match(text, position)
+        kind = match.lastgroup or "" if match else ""
+        if match is None and position >= no_prefix_until:
+            match = _PNAME.match(text, position)
+            if match is not None:
+                kind = "pname"
+            else:
+                run_end = _NAME_RUN.match(text, position).end()  # type: ignore[union-attr]
+                # No prefix can start in this run: no ':' after it, or a '.' before that ':' (a prefix
+                # never ends with '.'), so every start in it would fail the same way.
+                if run_end >= end or text[run_end] != ":" or text[run_end - 1] == ".":
+                    no_prefix_until = run_end
+        if match is None:
+            match = _TAIL.match(text, position)
+            kind = match.lastgroup or "" if match else ""
         if match is None:
             raise QueryRejected(
                 f"SPARQL syntax error at {_position(text, position)}: unexpected {text[position]!r}"
             )
-        kind = match.lastgroup or ""
         if kind not in {"space", "comment"}:
             yield Token(kind, match.group(0), position)
         position = match.end()
@@ -200,8 +221,8 @@ def scan_query(text: str) -> QueryShape:
             if target < len(stream) and stream[target].kind in {"iri", "pname"}:
                 iri = _expand(stream[target].text, known_prefixes, base)
                 (from_named if named else from_graphs).append(iri)
-        if token.kind == "punct" and token.text in _UNARY | {"^^"}:
-            run += len(token.text)
+        if token.kind == "punct" and token.text in _UNARY:
+            run += 1
             deepest = max(deepest, depth + run)
             continue
         run = 0

@@ -73,11 +73,16 @@ def isolate_network() -> bool:
             return True
         error = _unshare(_CLONE_NEWUSER | _CLONE_NEWNET)  # without CAP_SYS_ADMIN: a user namespace first
         if error == 0:
-            _map_own_ids()
-            _active = True
+            _active = True  # the network is gone from here on, whatever becomes of the id maps
+            try:
+                _map_own_ids()
+            except OSError as failure:
+                log.warning(
+                    "query process ids not mapped in its user namespace (%s): it reads, not writes", failure
+                )
             return True
         reason = os.strerror(error)
-    except (OSError, AttributeError) as failure:  # no libc, or /proc refused the id maps
+    except (OSError, AttributeError) as failure:  # no libc
         reason = str(failure)
     log.warning(
         "query processes keep network access (network namespace refused: %s); SERVICE stays refused by "

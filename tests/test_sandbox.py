@@ -192,3 +192,35 @@ def test_isolated_errors_come_back_as_domain_errors(sample_kb: Path) -> None:
 
     with pytest.raises(TrialKBError, match=r"crashed its process \(SIGABRT\)"):
         run_isolated(crash, timeout=30)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="becoming another, unprivileged user needs root")
+def test_unprivileged_process_falls_back_to_a_user_namespace(canary: tuple[int, list[str]]) -> None:
+    """Without CAP_SYS_ADMIN a plain network namespace is refused; a user namespace with one is not (where
+    the kernel allows unprivileged user namespaces), and the process keeps its own uid inside it."""
+    import encodings.idna  # noqa: F401 - imported now: 'nobody' cannot read the standard library
+
+    from kb import sandbox
+
+    port, connections = canary
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE, as for a process that never was root
+            active = sandbox.isolate_network()
+            outcome = _connect(port)[1]
+            os.write(write_end, pickle.dumps((active, outcome, os.getuid())))
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        payload = reader.read()
+    os.waitpid(pid, 0)
+    active, outcome, uid = pickle.loads(payload)
+    if not active:
+        pytest.skip("this kernel refuses unprivileged user namespaces")
+    assert outcome.startswith("refused") and uid == 65534, (outcome, uid)
+    assert connections == []

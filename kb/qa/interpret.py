@@ -17,14 +17,17 @@ from typing import TYPE_CHECKING
 
 from kb.qa import catalog
 from kb.qa.meaning import Understanding, answer_type, meaning_kept, understand_meaning
+from kb.qa.readings import readings
 from kb.qa.understand import Question
 
 if TYPE_CHECKING:
     from kb.qa.meaning import Encoder
     from kb.qa.port import QASource
 
-AGREE_SCORE = 0.55
+AGREE_SCORE = 0.5
 """The meaning match must give the cue parse's reading at least this score to confirm it."""
+AGREE_MARGIN = 0.15
+"""... and, unless the unexplained words can be dropped (`KEEP_MEANING`), lead the next reading by this."""
 KEEP_MEANING = 0.85
 """Cosine between the question and the question without its unexplained words, to ignore those words."""
 KEEP_MEANING_YES_NO = 0.9
@@ -57,6 +60,17 @@ def encoder(source: QASource) -> Encoder:
 
 
 def interpret(source: QASource, q: Question) -> Interpretation:
+    found = _interpret(source, q)
+    if found.question is not None and found.question.prop is not None:
+        # What the asked property holds decides the reader's type when the wording is vaguer or at odds
+        # ("What was the dosage of X?" wants a quantity, not any name in the sentence).
+        types = next((r.answer_types for r in readings() if r.prop == found.question.prop.name), ())
+        if types and "any" not in types and found.answer_type not in types:
+            return replace(found, answer_type=types[0])
+    return found
+
+
+def _interpret(source: QASource, q: Question) -> Interpretation:
     kind = answer_type(q.text)
     if _ASKS_ORDER.search(q.text) and q.intent in {"property", "none"} and q.named("Drug") == []:
         return Interpretation(None, "first")
@@ -71,7 +85,7 @@ def interpret(source: QASource, q: Question) -> Interpretation:
         return Interpretation(None, kind, False, _unexplained_reason(q))
     understood = understand_meaning(q, encode, cache)
     if q.intent != "none" and _agrees(q, understood):
-        if meaning_kept(q, q.unexplained, encode) >= KEEP_MEANING:
+        if understood.margin >= AGREE_MARGIN or meaning_kept(q, q.unexplained, encode) >= KEEP_MEANING:
             return Interpretation(replace(q, unexplained=()), kind, readable)
     chosen = _by_meaning(q, understood)
     if chosen is not None:

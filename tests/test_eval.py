@@ -123,7 +123,6 @@ def test_corpus_dev_set(request: pytest.FixtureRequest, registry: bool, tmp_path
 
 
 @REGISTRY
-@pytest.mark.xfail(reason="issue 14 in progress: randomised-trial evidence", strict=False)
 def test_corpus_randomised_trial_questions(
     request: pytest.FixtureRequest, registry: bool, tmp_path: Path
 ) -> None:

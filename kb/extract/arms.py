@@ -43,12 +43,31 @@ _CUT = re.compile(
 )
 
 
+_UNDERWENT = re.compile(
+    rf"\b(?P<n>{NUMBER})\s+(?:[\w-]+\s+){{0,2}}?{_PEOPLE}\s+(?:underwent|were\s+included\s+in\s+the)\s+randomi[sz]ation\b"
+)
+_STRUCTURED_PATIENTS = re.compile(
+    rf"^\s*(?:Patients|Participants|Population)\s*:\s*(?P<n>\d[\d,]*)\s+(?:[\w-]+\s+){{0,3}}?{_PEOPLE}\b"
+)
+"""A structured summary's "Patients: 668 postmenopausal women with ..."."""
+
+
 def extract_arms(ctx: Context) -> None:
     """Arms, roles, allocation ratio and per-arm counts of the trial's randomisation sentences."""
     if ctx.trial is None:
         return
     for passage in ctx.passages():
         text = passage.text
+        if ctx.cohort is not None:
+            for pattern, predicate in (
+                (_UNDERWENT, "randomizedCount"),
+                (_STRUCTURED_PATIENTS, "enrolledCount"),
+            ):
+                found = pattern.search(text)
+                count = parse_int(found.group("n")) if found else None
+                if found and count:
+                    start, end = passage.start + found.start(), passage.start + found.end()
+                    ctx.add_value(ctx.cohort, predicate, count, "integer", start, end)
         assigned = _ASSIGNED.search(text)
         ratio = _RATIO.search(text)
         if ratio and assigned:

@@ -34,6 +34,12 @@ def answer_question(kb: QASource, question: str) -> Answer:
         context = load_context(kb)
         parsed = understand(raw, context.index, kb.settings.max_question_length)
         with execution.deadline(kb.settings.query_timeout):
+            # Effect estimates, per-arm values, adverse events and doses of a named trial (issue 14).
+            from kb.qa.evidence_answer import answer_evidence_question
+
+            evidence_answer = answer_evidence_question(kb, context, raw)
+            if evidence_answer is not None:
+                return evidence_answer
             return _dispatch(kb, context, parsed, raw)
     except QueryTimeout:
         seconds = kb.settings.query_timeout

@@ -86,7 +86,9 @@ def states_number(passage: str, value: Any) -> bool:
     if re.fullmatch(r"\d{4,}", text):
         digit_forms.append(f"{text[:-3]},{text[-3:]}")
     for form in digit_forms:
-        if re.search(rf"(?<![\d.,]){form}(?:\.0+)?(?!\d|\.\d)", passage):
+        # "0.80" states 0.8 (a ratio written to two decimals), "97.0" states 97.
+        trailing = r"0*" if "." in text else r"(?:\.0+)?"
+        if re.search(rf"(?<![\d.,]){form}{trailing}(?!\d|\.\d)", passage):
             return True
     if re.fullmatch(r"\d+", text):
         for word in WORDS_FOR_NUMBERS.get(int(text), ()):

@@ -206,6 +206,7 @@ def scan_query(text: str) -> QueryShape:
     from_named: list[str] = []
     used: set[str] = set()
     depth = deepest = run = 0
+    opened: list[int] = []  # the levels each open bracket added
     for position in range(index, len(stream)):
         token = stream[position]
         upper = token.text.upper() if token.kind == "word" else ""
@@ -225,19 +226,23 @@ def scan_query(text: str) -> QueryShape:
             run += 1
             deepest = max(deepest, depth + run)
             continue
-        run = 0
         if token.text in _OPEN and token.kind == "punct":
-            depth += 1
+            opened.append(1 + run)  # '!(' is two levels, as the parser's recursion goes
+            depth += opened[-1]
             deepest = max(deepest, depth)
-        elif token.text in _CLOSE and token.kind == "punct":
-            depth -= 1
+        elif token.text in _CLOSE and token.kind == "punct" and opened:
+            depth -= opened.pop()
+        run = 0
     return QueryShape(keyword, tuple(from_graphs), tuple(from_named), tuple(sorted(used)), deepest)
 
 
 # -------------------------------------------------------------------------------------------- grammar
 
 # Nodes of rdflib's parse tree that stand for one level of braces or brackets (a group pattern, a
-# parenthesised expression or function argument, a unary operator): their nesting is the query's depth.
+# parenthesised expression or function argument, a unary operator; a property path inside another, that
+# is in parentheses): their nesting is the query's depth. rdflib flattens collections and blank-node
+# property lists into triples, so their brackets are counted by the lexer only (and bounded here by the
+# parser's recursion limit).
 _NESTING_NODES = {
     "GroupGraphPatternSub",
     "SubSelect",
@@ -245,9 +250,6 @@ _NESTING_NODES = {
     "UnaryNot",
     "UnaryMinus",
     "UnaryPlus",
-    "TriplesNode",
-    "BlankNodePropertyList",
-    "PathAlternative",
 }
 _FORM_NODES = {
     "SelectQuery": "SELECT",
@@ -294,17 +296,18 @@ def _walk(root: Any) -> Iterator[tuple[Any, int]]:
     from pyparsing import ParseResults
     from rdflib.plugins.sparql.parserutils import CompValue
 
-    stack: list[tuple[Any, int]] = [(root, 0)]
+    stack: list[tuple[Any, int, bool]] = [(root, 0, False)]
     while stack:
-        node, depth = stack.pop()
+        node, depth, in_path = stack.pop()
         if isinstance(node, CompValue):
-            depth += node.name in _NESTING_NODES
+            path = node.name == "PathAlternative"
+            depth += node.name in _NESTING_NODES or (path and in_path)
             yield node, depth
-            stack.extend((value, depth) for value in node.values())
+            stack.extend((value, depth, in_path or path) for value in node.values())
         elif isinstance(node, (list, tuple, ParseResults)):
-            stack.extend((value, depth) for value in node)
+            stack.extend((value, depth, in_path) for value in node)
         elif isinstance(node, dict):
-            stack.extend((value, depth) for value in node.values())
+            stack.extend((value, depth, in_path) for value in node.values())
 
 
 def _field(node: Any, key: str) -> Any:

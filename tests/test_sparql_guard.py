@@ -442,3 +442,44 @@ def test_ssrf_refused_by_the_cli(canary: tuple[int, list[str]], sample_kb: Path)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert connections == []
+
+
+def test_hostile_text_is_refused_never_raised(canary: tuple[int, list[str]]) -> None:
+    """Mangled queries (characters dropped, doubled, swapped for odd ones, huge numbers, deep brackets):
+    the guard answers each with a plan or `QueryRejected`, whatever the lexer or rdflib's parser meets."""
+    port, _ = canary
+    generator = QueryGenerator(SEED + 2, port)
+    rng = random.Random(SEED + 3)
+    odd = [
+        "\\",
+        "\x01",
+        "\ud800",
+        "\u2028",
+        "'''",
+        '"""',
+        "<",
+        ">",
+        "#",
+        "\\u0022",
+        "\\U0010FFFF",
+        "9" * 5000,
+    ]
+    odd += ["(" * 300, "{" * 300, "[" * 300, "!" * 300]
+    outcomes = {"plan": 0, "refused": 0}
+    for _ in range(400):
+        text = list(generator.query().text)
+        for _ in range(rng.randint(1, 4)):
+            position = rng.randrange(len(text))
+            action = rng.random()
+            if action < 0.3:
+                del text[position]
+            elif action < 0.5:
+                text.insert(position, text[position])
+            else:
+                text.insert(position, rng.choice(odd))
+        try:
+            check_query("".join(text), known_graphs={"http://example.org/g#1"})
+            outcomes["plan"] += 1
+        except QueryRejected:
+            outcomes["refused"] += 1
+    assert outcomes["plan"] and outcomes["refused"], outcomes

@@ -287,6 +287,7 @@ def search_passages(
     document: str | None = None,
     trial: str | None = None,
     mode: str = "fused",
+    keyword_text: str | None = None,
 ) -> list[SearchHit]:
     """Ranked passages; ``document`` (id) and ``trial`` (name, label or NCT id) restrict the candidates.
 
@@ -294,7 +295,8 @@ def search_passages(
     from the documents about those trials first: their passages rank above all others, even those that
     do not repeat the trial's name ("224 patients ... were randomly assigned"); passages of other
     documents follow only when those documents have fewer than ``k`` matches. BM25 searches the query
-    with the lexicon's names of the entities it mentions (`keyword_query`). Both apply in every mode.
+    with the lexicon's names of the entities it mentions (`keyword_query`), or ``keyword_text`` when
+    given. Both apply in every mode.
     """
     index = load_index(kb)
     k = max(1, min(k, 100))
@@ -324,7 +326,9 @@ def search_passages(
         # Within the documents about the trial its name no longer tells passages apart; kept in the
         # query it would favour the titles and references that repeat it over the sentence that answers.
         text = rest
-    expanded = keyword_query(text)
+    # A caller that already knows the names in the query (question answering) gives BM25's text itself:
+    # the lexicon's mention patterns cost a cold process more than half a second to compile.
+    expanded = keyword_text if keyword_text is not None else keyword_query(text)
     if named and not filters:
         focused = index.search(text, k, search_mode, {"document": sorted(named)}, keyword_query=expanded)
         if len(focused) < k:

@@ -162,8 +162,10 @@ def answer_from_text(kb: QASource, context: QAContext, q: Question, raw: str) ->
     ):
         return None
     trial = context.trials[trials[0]]
+    from kb.qa.reader import passages
+
     try:
-        hits = kb.search(q.text, k=3, trial=trial.name or trial.nct or trial.label)
+        hits = passages(kb, q, 3, trial.name or trial.nct or trial.label)
     except Exception:  # noqa: BLE001 - no index: no text answer, the abstention stands
         return None
     for hit in hits[:1]:

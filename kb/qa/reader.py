@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kb.qa import queries
 from kb.qa.answer import time_matches
@@ -285,7 +285,7 @@ def read(source: QASource, context: QAContext, q: Question, trials: list[str], k
     weights = _weights(focus, sentences)
     total = sum(weights.values()) or 1.0
     try:
-        hits = source.search(q.text, k=HITS, trial=trial.name or trial.nct or trial.label)
+        hits = passages(source, q, HITS, trial.name or trial.nct or trial.label)
     except Exception:  # noqa: BLE001 - no index: nothing to read from, the abstention stands
         return None
     members = _class_members(source, q)
@@ -342,6 +342,16 @@ def read(source: QASource, context: QAContext, q: Question, trials: list[str], k
     if best.score < MIN_CONFIDENCE:
         return None
     return Reading(best.span, best.score, best.evidence)
+
+
+def passages(source: QASource, q: Question, k: int, trial: str) -> list[Any]:
+    """The trial's passages ranked for the question by the project's search; BM25 also sees the names of
+    the entities the question links to (labels, abbreviations, synonyms), as search's own expansion would."""
+    from kb.passage_search import search_passages
+
+    names = [n for m in q.mentions if m.entity.kind != "ClinicalTrial" for n in m.entity.names[:6]]
+    keywords = " ".join([q.text, *dict.fromkeys(names)])
+    return search_passages(source, q.text, k=k, trial=trial, keyword_text=keywords)
 
 
 def _class_members(source: QASource, q: Question) -> set[str] | None:

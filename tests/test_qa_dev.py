@@ -109,3 +109,38 @@ def test_description_vectors_are_cached_on_disk(tmp_path: Path) -> None:
     assert len(calls) == 1 and first.vectors is not None and second.vectors is not None
     assert np.array_equal(first.vectors, second.vectors)
     assert list(tmp_path.glob("qa-readings-*.npy"))
+
+
+TRIAL_FORMS = ("CheckMate 227", "IMpower150", "SURMOUNT-1", "SUSTAIN Program", "ACCORD-BP")
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("what was OS in checkmate-227", "CheckMate 227"),
+        ("Checkmate227 results", "CheckMate 227"),
+        ("IMpower 150 enrollment", "IMpower150"),
+        ("surmount 1 weight loss", "SURMOUNT-1"),
+        ("the sustain program", "SUSTAIN Program"),
+        ("Accord BP trial", "ACCORD-BP"),
+    ],
+)
+def test_trial_names_in_real_forms_link_from_the_kbs_labels(text: str, label: str) -> None:
+    from kb.qa.linking import build_index
+
+    rows = [
+        {
+            "entity": f"https://w3id.org/trialkb/resource/trial/t{i}",
+            "type": "https://w3id.org/trialkb/ontology#ClinicalTrial",
+            "name": name,
+            "predicate": "http://www.w3.org/2000/01/rdf-schema#label",
+        }
+        for i, name in enumerate(TRIAL_FORMS)
+    ]
+    assert [m.entity.label for m in build_index(rows, []).find(text)] == [label]
+
+
+@pytest.mark.parametrize("name", TRIAL_FORMS + ("KEYNOTE 189",))
+def test_a_trial_the_kb_lacks_is_never_answered_for(kbs: dict[str, KnowledgeBase], name: str) -> None:
+    answer = kbs[harness.SEED.name].ask(f"What was the complete remission rate in {name}?")
+    assert answer.abstained and name in (answer.reason or "")

@@ -20,6 +20,12 @@ from kb.qa.vocabulary import COMMON_WORDS, NUMBER_WORDS
 _TRIAL_CODE = re.compile(
     r"(?<![\w-])(?:[A-Z]{1,6}-?\d{2,6}[A-Z]?|[A-Z][A-Za-z]*[A-Z]-\d{1,3}[a-z]?)(?![\w-])"
 )
+# Trial names in their other real forms: CamelCase or capitals then a number ("CheckMate 227", "IMpower150",
+# "KEYNOTE 189"); capitals with a lettered suffix ("ACCORD-BP"); a capitalised name before "Program".
+_TRIAL_NAME_FORMS = re.compile(
+    r"(?<![\w-])(?:[A-Z][a-z]+[A-Z][A-Za-z]*[- ]?\d{1,4}[a-z]?|[A-Z]{2,}[a-z]+\d{1,4}|[A-Z]{3,}[- ]\d{2,4}"
+    r"|[A-Z]{4,}-[A-Z]{2,4}|[A-Z][A-Za-z]{3,} Program)(?![\w-])"
+)
 _NAMED_TRIAL = re.compile(r"\b(?:the\s+)?([A-Z][A-Za-z0-9-]{2,})\s+(?:phase\s+\S+\s+)?(?:trial|study)\b")
 _CLINICALTRIALS = re.compile(r"clinical ?trials", re.IGNORECASE)
 _NOT_TRIAL_NAMES = {
@@ -144,6 +150,9 @@ def _unknown_trial_names(text: str, mentions: list[Mention]) -> list[str]:
         if "phase" in before or re.fullmatch(r"(?:19|20)\d\d", match.group(0)):
             continue
         if free(match.start(), match.end()):
+            found.append(match.group(0))
+    for match in _TRIAL_NAME_FORMS.finditer(text):
+        if free(match.start(), match.end()) and match.group(0) not in found:
             found.append(match.group(0))
     for match in _NAMED_TRIAL.finditer(text):
         name = match.group(1)

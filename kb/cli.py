@@ -290,6 +290,7 @@ def eval_command(context: Context, file: Path, as_json: bool) -> None:
     """Score a question file (id, q, kind, gold): accuracy by kind, abstention precision/recall, wrong answers."""
     from kb.qa.evaluate import evaluate
 
+    context.kb.store  # noqa: B018  (a damaged or missing KB is an error, as for `ask`, not a run of abstentions)
     report = evaluate(context.kb, file)
     if as_json:
         print_json(report.to_dict())

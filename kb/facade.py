@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kb.errors import IngestError, KBNotFound, KBWriteError, TrialKBError
+from kb.errors import IngestError, KBCorrupt, KBNotFound, KBWriteError, TrialKBError
 from kb.settings import Settings
 from kb.store import DocumentEntry, KBDirectory, Manifest
 
@@ -122,7 +122,19 @@ class KnowledgeBase:
             from kb.triplestore import TripleStore
 
             manifest = self.directory.read_manifest()
-            data = self.directory.read_snapshot(manifest)
+            for _attempt in range(3):
+                try:
+                    data = self.directory.read_snapshot(manifest)
+                    break
+                except KBCorrupt:
+                    # A writer may commit, and delete the snapshot we were about to read, between our
+                    # reading the manifest and the snapshot: a newer manifest means try its snapshot.
+                    latest = self.directory.read_manifest()
+                    if latest.sha256 == manifest.sha256:
+                        raise
+                    manifest = latest
+            else:
+                data = self.directory.read_snapshot(manifest)
             self._loaded = _Loaded(manifest, TripleStore.from_nquads(data))
         return self._loaded
 

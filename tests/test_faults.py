@@ -285,6 +285,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "link": ("link", "NCT03739814", "--record", str(SHARED_RECORD)),
     "reconcile": ("reconcile", "NCT03739814"),
     "serve": ("serve", "--port", "PORT"),
+    "eval": ("eval", str(ROOT / "tests" / "data" / "eval" / "seed_dev_qa.jsonl")),
 }
 
 

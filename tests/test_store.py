@@ -166,3 +166,23 @@ def test_a_manifest_naming_files_outside_the_kb_is_damaged(tmp_path: Path, name:
     with pytest.raises(KBCorrupt, match="damaged"):
         KBDirectory(tmp_path).read_manifest()
     assert (tmp_path / manifest.snapshot).exists(), "a damaged manifest's snapshot is kept for a restore"
+
+
+def test_a_reader_racing_a_commit_reads_the_newer_snapshot(tmp_path: Path) -> None:
+    """A commit between a reader's manifest read and its snapshot read removes the old snapshot: the
+    reader must follow the newer manifest, not report the KB as damaged."""
+    from kb.facade import KnowledgeBase
+    from kb.store import KBDirectory, Manifest
+
+    directory = KBDirectory(tmp_path)
+    quad = b'<https://example.org/s> <https://example.org/p> "o" <https://example.org/g> .\n'
+    directory.commit(quad, Manifest(snapshot="", sha256="", triples=1))
+    stale = directory.read_manifest()
+    directory.commit(quad + quad.replace(b'"o"', b'"p"'), Manifest(snapshot="", sha256="", triples=2))
+    assert not (tmp_path / stale.snapshot).exists()
+
+    kb = KnowledgeBase(tmp_path)
+    manifests = iter([stale])
+    original = kb.directory.read_manifest
+    kb.directory.read_manifest = lambda: next(manifests, None) or original()  # type: ignore[method-assign]
+    assert kb.manifest.triples == 2

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from kb.extract.context import Context, entity_for
-from kb.extract.effects import P_VALUE, PRIMARY, clause_start, masked, parse_p, statistics_spans
+from kb.extract.effects import P_VALUE, PRIMARY, SUBGROUP, clause_start, masked, parse_p, statistics_spans
 from kb.extract.numbers import decimal_value, parse_int, parse_number, unit_name
 from kb.models import Entity, Passage
 
@@ -35,8 +35,11 @@ _TERM_END = re.compile(
     r"\s+(?:occurred|was|were|is|are|had|has|developed|reported|recorded|in\s+the|with|among|by\s+day)\b|\s+in\s+\d|,\s+(?:a|an|the|which)\s|[;(:]"
 )
 _LEAD = re.compile(
-    r"^(?:[,\s]*(?:and|but|while|whereas|or|also|the|a|an|other|(?:among|in)\s+(?:patients|participants)\b[^,]{0,80},|at\s+[^,]{3,60},|at\s+(?:week|day|month)\s+\d+)\s+)+",
+    r"^(?:[,\s]*(?:and|but|while|whereas|or|also|the|a|an|other|overall,|(?:among|in)\s+(?:patients|participants|those)\b[^,(]{0,80}(?:,|$)|at\s+[^,]{3,60},|at\s+(?:week|day|month)\s+\d+)\s+)+",
     re.IGNORECASE,
+)
+_DIED_AFTER = re.compile(
+    r"\bdied\b(?:\s+(?P<cause>from\s+[a-z][a-z\s-]{2,40}?))?(?=\s*[(,;.]|\s+(?:within|by|at|in)\b|$)"
 )
 _VERB_NOUNS = {"recovered": "recovery", "died": "death", "responded": "response", "relapsed": "relapse"}
 _TIME = re.compile(
@@ -285,6 +288,19 @@ def _term(text: str, value_start: int) -> tuple[str | None, int]:
     phrase = (body[: stop.start()] if stop else body).strip(" ,")
     phrase = re.sub(r"^(?:kaplan-meier\s+)?(?:estimates?|rates?)\s+of\s+", "", phrase, flags=re.IGNORECASE)
     phrase = re.sub(r"\s+", " ", phrase)
+    phrase = re.sub(r"(?:\s+(?:in|of|at|with|to|was|were|by|for))+$", "", phrase)
+    which = re.search(r"(?:\bof|,)\s+(?P<np>[\w\s-]{3,40}?),\s+which\s+(?:were|was)\b", body)
+    if (
+        which
+    ):  # "..., with the exception of injection-site reactions, which were more common with A (a% vs. b%)"
+        phrase = which.group("np").strip()
+    if re.match(r"(?i)(?:no\s+)?(?:benefit|difference|effect|improvement)\b", phrase):
+        return None, 0
+    if (not phrase or re.match(r"\d", phrase)) and (
+        died := _DIED_AFTER.search(hidden, begin, min(len(text), value_start + 120))
+    ):
+        # "276 patients (11.6%) and 329 patients (13.9%), respectively, died from any cause"
+        return "death" + (f" {died.group('cause')}" if died.group("cause") else ""), begin
     if (
         not phrase
         or len(phrase.split()) > 16
@@ -468,6 +484,9 @@ def _outcome(
     ctx.add_value(node, "endpointText", term, "string", start, end)
     if time_point:
         ctx.add_value(node, "timePoint", time_point, "duration", start, end)
+    subgroup = SUBGROUP.search(masked(passage.text), clause_start(passage.text, value.start), value.start)
+    if subgroup is not None and subgroup.group("a"):
+        ctx.add_value(node, "subgroup", subgroup.group("a").strip(), "string", start, end)
     if numerator is not None:
         ctx.add_value(node, "numerator", numerator[0], "integer", start, end)
         if numerator[1] is not None:

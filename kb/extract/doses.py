@@ -17,23 +17,25 @@ _UNIT = (
 )
 _AMOUNT = re.compile(
     r"(?:at\s+a\s+(?:daily\s+|target\s+)?dose\s+of\s+|as\s+an?\s+|at\s+|,\s*|\s)?"
-    rf"(?P<amount>\d+(?:[.,]\d+)?)\s*{_UNIT}(?![\w/])"
+    rf"(?P<amount>\d+(?:[.,]\d+)?)\s*{_UNIT}(?![\w/])(?!\s*(?:per|/)\s*(?:deci|milli)?(?:lit|dL|L\b|mL))"
 )
 _FREQUENCY = re.compile(
     r"^\s*(?:,\s*)?(?P<f>once\s+daily|twice\s+daily|three\s+times\s+daily|(?:once\s+)?(?:a|per)\s+day|daily|once\s+weekly|"
-    r"weekly|twice\s+weekly|every\s+\d+\s+(?:days|weeks|hours)|every\s+(?:other\s+)?(?:day|week)|once|"
+    r"weekly|twice\s+weekly|every\s+\d+\s+(?:days|weeks|hours|months)|every\s+(?:other\s+)?(?:day|week|month)|monthly|once|"
     r"loading\s+dose|single\s+dose)\b",
     re.IGNORECASE,
 )
 _ROUTE = re.compile(
-    r"\b(orally|oral|intravenously|intravenous|subcutaneously|subcutaneous|intramuscularly|infused)\b", re.I
+    r"\b(orally|oral|intravenously|intravenous|subcutaneously|subcutaneous|intramuscularly|infused)\b"
+    r"(?:\s+or\s+(orally|intravenously|subcutaneously))?",
+    re.I,
 )
 _DURATION = re.compile(
     r"[^.;]{0,30}?\b(?P<d>for\s+up\s+to\s+[\w-]+(?:\s+more)?\s+(?:days|weeks|months|cycles)|for\s+[\w-]+\s+(?:days|weeks|months|cycles)"
     r"|on\s+an?\s+[\w\s,-]{3,40}?\s+schedule|on\s+days?\s+[\d,\s-]+(?:and\s+\d+)?(?:\s+of\s+(?:each\s+)?[\w-]+\s+cycles?)?)",
     re.IGNORECASE,
 )
-_FOLLOWED = re.compile(r"[^.;]{0,40}?\bfollowed\s+by\s+")
+_FOLLOWED = re.compile(r"[^.;]{0,40}?\b(?:followed\s+by|or)\s+(?=\d)")
 _ROUTES = {"orally": "oral", "intravenously": "intravenous", "infused": "intravenous", "subcutaneously": "subcutaneous",
            "intramuscularly": "intramuscular"}  # fmt: skip
 
@@ -134,5 +136,6 @@ def _record(
     # The route written in the dose's own clause ("infused intravenously as a 200 mg ..."), not another drug's.
     route = _ROUTE.search(text, max(passage.start, drug_start - 40), limit)
     if route:
-        name = route.group(1).lower()
-        ctx.add_value(dose, "doseRoute", _ROUTES.get(name, name), "string", start, end)
+        names = [n.lower() for n in route.groups() if n]
+        routes = " or ".join(_ROUTES.get(n, n) for n in names)
+        ctx.add_value(dose, "doseRoute", routes, "string", start, end)

@@ -64,10 +64,12 @@ _NAMED_POINT = re.compile(
     r"\b(?:secondary|primary)\s+(?:end\s*-?\s*point|outcome)\s*,\s*(?!(?:a|an|the)\s)(?P<what>[a-z][\w\s-]{3,80}?)\s*,",
     re.IGNORECASE,
 )
-_DIED = re.compile(r"\bdied(?:\s+(?P<cause>from\s+[a-z][a-z\s-]{2,40}?))?(?=\s*[(,;.]|$)")
+_DIED = re.compile(
+    r"\bdied\b(?:\s+(?P<cause>from\s+[a-z][a-z\s-]{2,40}?))?(?=\s*[(,;.]|\s+(?:within|by|at|in)\b|$)"
+)
 _DAY = re.compile(r"\b(?:by|at|through)\s+(?P<unit>day|week|month)\s+(?P<n>\d+)\b", re.IGNORECASE)
-_SUBGROUP = re.compile(
-    r"\bamong\s+(?P<a>(?:patients|participants)\s+(?:who|with)\b[^,;()]{3,80})|"
+SUBGROUP = re.compile(
+    r"\bamong\s+(?P<a>(?:patients|participants|those)\s+(?:who|with|receiving|treated|given|on|in)\b[^,;()]{3,80})|"
     r"\bin\s+whom\b|\bsubgroup\s+of\s+(?P<b>[^,;()]{3,60})",
     re.IGNORECASE,
 )
@@ -156,6 +158,7 @@ def extract_effects(ctx: Context) -> None:
         return
     for passage in ctx.passages():
         previous_end = 0
+        last: tuple[str | None, LexiconMatch | None] = (None, None)
         for match in _ESTIMATE.finditer(passage.text):
             kind = next(name for name in _KINDS if match.group(name))
             if kind in {"OddsRatio", "RiskRatio"} and match.group(kind) in {"OR", "RR"}:
@@ -165,7 +168,7 @@ def extract_effects(ctx: Context) -> None:
             value = _number(match.group("value"))
             if value is None or (kind.endswith("Ratio") and not Decimal(0) < value < Decimal(50)):
                 continue
-            previous_end = _record(ctx, passage, match, kind, value, previous_end)
+            previous_end, last = _record(ctx, passage, match, kind, value, previous_end, last)
         for match in _RRR.finditer(passage.text):
             number = _number(match.group("value") or match.group("value2"))
             if number is not None:
@@ -180,8 +183,14 @@ def _number(text: str) -> Decimal | None:
 
 
 def _record(
-    ctx: Context, passage: Passage, match: re.Match[str], kind: str, value: Decimal, previous_end: int
-) -> int:
+    ctx: Context,
+    passage: Passage,
+    match: re.Match[str],
+    kind: str,
+    value: Decimal,
+    previous_end: int,
+    last: tuple[str | None, LexiconMatch | None] = (None, None),
+) -> tuple[int, tuple[str | None, LexiconMatch | None]]:
     """Record one estimate; returns where its statement ends in the passage (after its interval and P)."""
     assert ctx.trial is not None
     text = passage.text
@@ -205,6 +214,8 @@ def _record(
     if p_value is not None:
         tail_end = p_value.end
     endpoint_text, endpoint = _endpoint(ctx, passage, match, previous_end)
+    if endpoint_text is None and previous_end:
+        endpoint_text, endpoint = last  # "..., and among those receiving oxygen (rate ratio, ...)": as before
     count = sum(1 for f in ctx.facts if f.predicate == "hasEffectEstimate") + 1
     label = f"{_LABELS[kind]} {decimal_value(value)}" + (f" for {endpoint_text}" if endpoint_text else "")
     estimate = Entity("EffectEstimate", ctx.scoped_key("effect", str(count)), f"{label}, {ctx.trial_label}")
@@ -239,7 +250,7 @@ def _record(
             passage.start + day.start(),
             span_end,
         )
-    subgroup = _SUBGROUP.search(text, max(previous_end, match.start() - 160), match.start())
+    subgroup = SUBGROUP.search(text, max(previous_end, match.start() - 160), match.start())
     if subgroup is not None:
         phrase = subgroup.group("a") or subgroup.group("b")
         if phrase is None:  # "in whom": the people named before it
@@ -252,7 +263,7 @@ def _record(
                 estimate, "subgroup", phrase.strip(), "string", passage.start + subgroup.start(), span_end
             )
     _comparison(ctx, passage, estimate, match, start, span_end)
-    return tail_end
+    return tail_end, (endpoint_text, endpoint)
 
 
 _LABELS = {
@@ -293,6 +304,9 @@ def _endpoint(
         return phrase, (inside[0] if inside else None)
     begin = clause_start(text, match.start(), previous_end)
     clause = masked(text)[begin : match.start()]
+    opening = clause.rfind("(")
+    if opening >= 0 and ")" not in clause[opening:]:
+        clause = clause[:opening]  # the words before the parenthesis the estimate is in
     named = _NAMED_POINT.search(clause)
     if named:
         phrase = named.group("what").strip()
@@ -303,7 +317,7 @@ def _endpoint(
         return "primary outcome", None
     died = _DIED.search(clause)
     if died:
-        return ("death " + died.group("cause")) if died.group("cause") else "death", None
+        return ("death " + died.group("cause").strip()) if died.group("cause") else "death", None
     phrase, offset = _subject(clause)
     if phrase:
         found = _endpoint_in(endpoints, passage, begin + offset, begin + offset + len(phrase))
@@ -329,6 +343,13 @@ def _subject(clause: str) -> tuple[str | None, int]:
     was also lower ..."), without leading conjunctions and articles; lower case."""
     stripped = clause.lstrip(" ,")
     offset = len(clause) - len(stripped)
+    among = re.match(
+        r"(?:and\s+)?(?:overall|(?:among|in)\s+(?:patients|participants|those)\b[^,(]{0,80})(?:,\s*|\s*$)",
+        stripped,
+        re.I,
+    )
+    if among:  # "Among patients receiving X, deaths were lower ...": the subgroup leads, the endpoint follows
+        stripped, offset = stripped[among.end() :], offset + among.end()
     while True:
         lead = _LEAD.match(stripped)
         if not lead:
@@ -340,6 +361,8 @@ def _subject(clause: str) -> tuple[str | None, int]:
     end = _SUBJECT_END.search(stripped)
     phrase = stripped[: end.start()] if end else ""
     phrase = phrase.strip()
+    if re.match(r"(?i)(?:no\s+)?(?:benefit|difference|effect|improvement)\b", phrase):
+        return None, 0
     if (
         not phrase
         or len(phrase.split()) > 10

@@ -172,7 +172,7 @@ def bank(encode: Encoder, cache_dir: Path | None) -> DescriptionBank:
     return found
 
 
-TYPE_MISMATCH = 0.08
+TYPE_MISMATCH = 0.15
 """What a reading loses when it cannot give the answer type the wording asks for."""
 
 

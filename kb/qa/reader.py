@@ -61,7 +61,8 @@ _AFTER_CUE = re.compile(r"\b(?:after|following)\b", re.I)
 _PERCENT = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?%")
 _FRACTION = re.compile(
     r"\b(?:(?:over|more than|less than|nearly|almost|about|roughly|just over|just under|under)\s+)?"
-    r"(?:half|a third|one third|two[- ]thirds|a quarter|one quarter|three[- ]quarters|the majority|most)\b",
+    r"(?:half|a third|one third|two[- ]thirds|a quarter|one quarter|three[- ]quarters|the majority|most)\b"
+    r"(?! common\b| frequent\b| important\b| likely\b)",
     re.I,
 )
 _OF = re.compile(r"\b\d+ of (?:the )?\d+\b")
@@ -313,7 +314,7 @@ def read(source: QASource, context: QAContext, q: Question, trials: list[str], k
         for span in spans:
             closeness = (
                 sum(
-                    weights[f] * max(1.0 / (1.0 + _distance(span, p) / DECAY) for p in positions)
+                    weights[f] * max(1.0 / (1.0 + _distance(span, p, sentence) / DECAY) for p in positions)
                     for f, positions in where.items()
                 )
                 / total
@@ -449,7 +450,12 @@ def _names_group(folded: str, position: int, arms: list[str]) -> bool:
     return bool(_ALL_GROUPS.search(clause)) or any(arm in clause for arm in arms)
 
 
-def _distance(span: Span, position: int) -> int:
+def _distance(span: Span, position: int, sentence: str = "") -> int:
+    bracketed = (
+        sentence[max(0, span.start - 1) : span.start] == "(" and sentence[span.end : span.end + 1] == ")"
+    )
+    if position >= span.end and bracketed:
+        return len(sentence)  # "a decreased count (20.7%) and anemia": a bracketed value is what precedes it
     if position < span.start:
         return span.start - position
     if position >= span.end:

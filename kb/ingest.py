@@ -215,17 +215,21 @@ def parse_document(path: str, text: str) -> Document:
     references: list[str] = []
 
     def add(start: int, end: int, section: str) -> None:
-        passages.append(
-            Passage(
-                id=f"{document_id}-p{len(passages):03d}",
-                document_id=document_id,
-                ordinal=len(passages),
-                start=start,
-                end=end,
-                text=text[start:end],
-                section=section,
+        # A title or metadata line is capped like a sentence: extractors work passage by passage.
+        for piece_start, piece_end in (
+            _cut(start, end, text) if end - start > MAX_SENTENCE else [(start, end)]
+        ):
+            passages.append(
+                Passage(
+                    id=f"{document_id}-p{len(passages):03d}",
+                    document_id=document_id,
+                    ordinal=len(passages),
+                    start=piece_start,
+                    end=piece_end,
+                    text=text[piece_start:piece_end],
+                    section=section,
+                )
             )
-        )
 
     title: str | None = None
     header_end = _header_end(lines, meta_from)

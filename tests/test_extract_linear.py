@@ -215,3 +215,20 @@ def test_long_sentences_are_cut_at_whitespace() -> None:
         "Dr. Smith et al. reported it.",
         "The CR rate was 97%.",
     ]
+
+
+def test_long_title_and_metadata_lines_are_cut_too() -> None:
+    """A header or trailing "Key: value" line is a passage of its own: capped like a sentence, so no extractor
+    reads a megabyte as one passage (the lexicon's overlap check alone was quadratic in it)."""
+    long_value = single_sentence_text(300_000).strip()
+    text = f"Title: {long_value}\nJournal: Blood\n\n{single_sentence_text(3_000)}\nKeywords: {long_value}\n"
+    document = parse_document("long-lines.txt", text)
+    sections = {p.section for p in document.passages}
+    assert {"title", "metadata", "body"} <= sections
+    assert all(p.end - p.start <= MAX_SENTENCE for p in document.passages)
+    started = time.perf_counter()
+    extraction = extract(document)
+    print(
+        f"\n2 x 300 kB title and metadata lines: {len(extraction.facts)} facts, {time.perf_counter() - started:.1f} s"
+    )
+    assert document.metadata["journal"] == "Blood"

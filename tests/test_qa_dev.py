@@ -144,3 +144,21 @@ def test_trial_names_in_real_forms_link_from_the_kbs_labels(text: str, label: st
 def test_a_trial_the_kb_lacks_is_never_answered_for(kbs: dict[str, KnowledgeBase], name: str) -> None:
     answer = kbs[harness.SEED.name].ask(f"What was the complete remission rate in {name}?")
     assert answer.abstained and name in (answer.reason or "")
+
+
+def test_question_answering_does_not_import_the_facade() -> None:
+    """kb.qa and kb.passage_search are typed against kb.qa.port (the facade satisfies it), no import circle."""
+    import ast
+
+    from kb.qa.port import QASource
+
+    root = harness.ROOT / "kb"
+    for path in [*sorted((root / "qa").glob("*.py")), root / "passage_search.py"]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {
+            alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+        }
+        assert "kb.facade" not in imported, path
+    source: QASource = KnowledgeBase(harness.ROOT / "kb" / "data" / "kb")  # the facade fits the protocol
+    assert callable(source.select) and callable(source.search)

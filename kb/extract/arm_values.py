@@ -415,7 +415,7 @@ def _adverse_event(
         clean = (
             "discontinuation because of adverse events"  # "fewer patients discontinued treatment due to AEs"
         )
-    count = sum(1 for f in ctx.facts if f.predicate == "hasAdverseEvent") + 1
+    count = ctx.count("hasAdverseEvent") + 1  # as added: not a scan of every fact
     node = Entity("AdverseEventCount", ctx.scoped_key("adverse-event", str(count)), f"{clean}, {arm.label}")
     ctx.add(ctx.trial, "hasAdverseEvent", node, start, end)
     ctx.add_value(node, "adverseEventTerm", clean, "string", start, end)
@@ -472,7 +472,7 @@ def _outcome(
         and not value.unit.startswith("%")
         else ("rate" if value.unit.startswith("%") else "value")
     )
-    count = sum(1 for f in ctx.facts if f.predicate == "hasOutcome") + 1
+    count = ctx.count("hasOutcome") + 1  # as added: not a scan of every fact
     time_point = _time_point(passage.text, value)
     label = f"{term} {statistic}, {arm.label}"
     node = Entity("OutcomeMeasurement", ctx.scoped_key("arm-outcome", str(count)), label)

@@ -57,7 +57,14 @@ def _dispatch(kb: QASource, context: QAContext, q: Question, raw: str) -> Answer
     if q.unknown_names and not q.trials:
         names = ", ".join(q.unknown_names)
         return Answer.abstain(raw, f"the knowledge base holds no trial named {names}", intent=q.intent)
-    outside = [e for e in q.outside() if e.kind not in {"Journal"} or q.intent == "property"]
+    outside = [
+        m.entity
+        for m in q.mentions
+        if not m.entity.in_kb
+        and (m.entity.kind not in {"Journal"} or q.intent == "property")
+        # "cancers" is not the journal Cancer: a journal is named with its capitals
+        and not (m.entity.kind == "Journal" and m.surface.islower())
+    ]
     if outside:
         return Answer.abstain(
             raw, f"{outside[0].label} is not in the knowledge base; {NOT_STATED}", intent=q.intent

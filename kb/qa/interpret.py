@@ -36,6 +36,7 @@ NEW_SCORE = 0.72
 NEW_MARGIN = 0.06
 """... and this lead over the next reading."""
 
+_ALTERNATIVES = re.compile(r"\b\w+ or (?!not\b)\w+\W*$", re.I)
 _ASKS_ORDER = re.compile(
     r"^(?:which|what)\b.*\b(?:first|initially|before the other|earlier)\b(?![- ](?:author|line|in))", re.I
 )
@@ -61,7 +62,11 @@ def encoder(source: QASource) -> Encoder:
 
 def interpret(source: QASource, q: Question) -> Interpretation:
     found = _interpret(source, q)
-    if found.question is not None and found.question.prop is not None:
+    if (
+        found.question is not None
+        and found.question.prop is not None
+        and found.answer_type in {"kind", "any"}
+    ):
         # What the asked property holds decides the reader's type when the wording is vaguer or at odds
         # ("What was the dosage of X?" wants a quantity, not any name in the sentence).
         types = next((r.answer_types for r in readings() if r.prop == found.question.prop.name), ())
@@ -72,6 +77,9 @@ def interpret(source: QASource, q: Question) -> Interpretation:
 
 def _interpret(source: QASource, q: Question) -> Interpretation:
     kind = answer_type(q.text)
+    if q.intent == "yesno" and q.prop is not None and _ALTERNATIVES.search(q.text):
+        # "Were they newly diagnosed or relapsed?" asks which, not whether: the property's value answers.
+        q = replace(q, intent="property", yes_no=False)
     if _ASKS_ORDER.search(q.text) and q.intent in {"property", "none"} and q.named("Drug") == []:
         return Interpretation(None, "first")
     readable = q.intent in {"outcome", "property", "none"}

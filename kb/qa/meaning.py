@@ -55,7 +55,10 @@ _ANSWER_TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("person", re.compile(r"^who\b|\bwhose\b|\bwho (?:is|was|were|wrote|led)\b", re.I)),
-    ("number", re.compile(r"\bhow (?:much|long|old|large|big)\b|\bdose\b|\bage\b|\bmedian\b", re.I)),
+    (
+        "number",
+        re.compile(r"\bhow (?:much|long|old|large|big)\b|\bdose\b|\bage\b|\bmedian\b|\bratio\b", re.I),
+    ),
     ("kind", re.compile(r"\b(?:what|which)\b", re.I)),
 )
 

@@ -31,6 +31,9 @@ _GENERIC = words(
     "hazard ratio rate odds risk relative confidence interval ci p value 95 95% daily dose doses percentage "
     "often occur occurred incidence frequency median mean difference"
 )
+_TIME_WORDS = frozenset(
+    "time day week month year one two three four five six seven eight nine ten twelve eighteen".split()
+)
 _EXPANSIONS = {
     # An estimate "for progression or death" is the progression-free survival one; "for death" overall survival.
     "mortality": {"death"},
@@ -125,16 +128,21 @@ def _topic(question: str, evidence: TrialEvidence) -> set[str]:
     for iri in evidence.arms:
         for name in _arm_names(evidence, iri):
             found -= words(name)
-    return {w for w in found if not re.fullmatch(r"[a-z]*\d+[a-z\d]*", w) or w.isdigit()}
+    # Numbers and time words say when, not what (the time point is matched on its own).
+    return {w for w in found if not re.search(r"\d", w) and w not in _TIME_WORDS}
 
 
 def _score(topic: set[str], described: str) -> float:
-    have = words(described)
-    for word in list(have):
+    """How much of what the question asks the description holds, with a small credit for holding little else
+    ("death from any cause" before "death from cardiovascular causes" for "death from any cause")."""
+    own = words(described)
+    have = set(own)
+    for word in own:
         have |= _EXPANSIONS.get(word, set())
     if not topic:
         return 0.5
-    return len(topic & have) / len(topic)
+    shared = topic & have
+    return len(shared) / len(topic) + 0.1 * len(shared & own) / max(len(own), 1)
 
 
 def _effect(question: str, evidence: TrialEvidence, cue: re.Match[str]) -> Answer | None:
@@ -153,7 +161,7 @@ def _effect(question: str, evidence: TrialEvidence, cue: re.Match[str]) -> Answe
             candidates.append((score, record))
         elif cue.group("p") and record.fields.get("ptext"):
             candidates.append((_score(topic, str(record.fields.get("what", ""))), record))
-    candidates = [c for c in candidates if c[0] > 0.34]
+    candidates = [c for c in candidates if c[0] > 0.44]  # more than a third of the asked words
     if not candidates:
         return None
     candidates.sort(key=lambda c: -c[0])
@@ -230,10 +238,13 @@ def _arm_value(question: str, evidence: TrialEvidence, arm: str, prefer_ae: bool
         re.I,
     )
     day = re.search(r"\b(?:day|week|month)\s+(\d+)\b", question, re.I)
+    wanted_time = _asked_time(question)
     candidates: list[tuple[float, Record]] = []
     for record in evidence.records:
         if record.arm != arm or record.kind not in {"adverse event", "arm value"}:
             continue
+        if str(record.fields.get("statistic", "")) == "hazard ratio":
+            continue  # a comparison of arms, not a value of this one
         described = " ".join(str(record.fields.get(k, "")) for k in ("what", "endpoint"))
         score = _score(topic - {"grade"} - ({grade.group("lo")} if grade else set()), described)
         if record.kind == "adverse event":
@@ -249,8 +260,12 @@ def _arm_value(question: str, evidence: TrialEvidence, arm: str, prefer_ae: bool
             and not str(record.fields["time"]).startswith(f"P{day.group(1)}")
         ):
             score -= 1
+        if record.fields.get("subgroup") and not (words(str(record.fields["subgroup"])) & topic):
+            score -= 0.25  # a subgroup's value only when the question names the subgroup
+        if wanted_time and record.fields.get("time"):
+            score += 0.2 if str(record.fields["time"]) == wanted_time else -1
         candidates.append((score, record))
-    candidates = [c for c in candidates if c[0] > 0.5]
+    candidates = [c for c in candidates if c[0] > 0.6]  # more than half the asked words (plus the tie credit)
     if not candidates:
         return None
     candidates.sort(key=lambda c: -c[0])
@@ -270,6 +285,19 @@ def _arm_value(question: str, evidence: TrialEvidence, arm: str, prefer_ae: bool
         shown,
         [AnswerValue(float(best.fields["value"]), unit or None, label)],
     )
+
+
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "ten": 10, "twelve": 12}
+
+
+def _asked_time(question: str) -> str | None:
+    """ "three-year overall survival" -> P3Y; "at 18 months" -> P18M."""
+    found = re.search(r"\b(\d+|one|two|three|four|five|six|ten|twelve)[- ](year|month)s?\b", question, re.I)
+    if found is None:
+        return None
+    number = found.group(1).lower()
+    count = int(number) if number.isdigit() else _NUMBER_WORDS[number]
+    return f"P{count}{found.group(2)[0].upper()}"
 
 
 def _unit_words(unit: str, value: Any) -> str:
@@ -360,7 +388,7 @@ def _which_more(question: str, evidence: TrialEvidence) -> Answer | None:
         score = _score(topic, described)
         if len({r.arm for r in records}) == 2 and (best is None or score > best[0]):
             best = (score, described)
-    if best is None or best[0] <= 0.5:
+    if best is None or best[0] <= 0.6:
         return None
     records = groups[best[1]]
     fewer = re.search(r"\b(?:fewer|lower|less)\b", question, re.I) is not None

@@ -29,12 +29,13 @@ EFFECTS = """SELECT ?node ?measure ?value ?lo ?hi ?level ?p ?ptext ?what ?endpoi
   OPTIONAL { ?node tkb:estimateTimePoint ?time }
   OPTIONAL { ?node tkb:experimentalArm/rdfs:label ?experimental ; tkb:comparatorArm/rdfs:label ?comparator }
   ?node prov:wasDerivedFrom ?passage . ?passage dcterms:isPartOf ?doc }"""
-ARM_VALUES = """SELECT ?node ?arm ?armLabel ?value ?unit ?statistic ?what ?endpoint ?time ?ptext ?passage ?doc WHERE {
+ARM_VALUES = """SELECT ?node ?arm ?armLabel ?value ?unit ?statistic ?what ?endpoint ?time ?ptext ?subgroup ?passage ?doc
+WHERE {
   <TRIAL> tkb:hasOutcome ?node . ?node tkb:population ?arm ; tkb:numericValue ?value ; tkb:measures ?m .
   ?arm a tkb:Arm ; rdfs:label ?armLabel . ?m rdfs:label ?endpoint .
   OPTIONAL { ?node tkb:unitLabel ?unit } OPTIONAL { ?node tkb:statistic ?statistic }
   OPTIONAL { ?node tkb:endpointText ?what } OPTIONAL { ?node tkb:timePoint ?time }
-  OPTIONAL { ?node tkb:pValueText ?ptext }
+  OPTIONAL { ?node tkb:pValueText ?ptext } OPTIONAL { ?node tkb:subgroup ?subgroup }
   ?node prov:wasDerivedFrom ?passage . ?passage dcterms:isPartOf ?doc }"""
 ADVERSE_EVENTS = """SELECT ?node ?arm ?armLabel ?what ?value ?low ?high ?serious ?stopped ?count ?ptext ?passage ?doc WHERE {
   <TRIAL> tkb:hasAdverseEvent ?node . ?node tkb:adverseEventTerm ?what ; tkb:inArm ?arm ; tkb:percentage ?value .
@@ -168,14 +169,17 @@ def number_text(value: Any, ratio: bool = False) -> str:
 def words(text: str) -> set[str]:
     """Content words of a phrase, lower case, hyphenated words split, plurals folded."""
     out = set()
-    for word in re.findall(r"[a-z0-9]+", text.lower().replace("-", " ")):
+    lowered = re.sub(r"\bend[\s-]?points?\b", "outcome", text.lower())  # an end point is an outcome
+    for word in re.findall(r"[a-z0-9]+", lowered.replace("-", " ")):
         if word in _STOP:
             continue
+        word = _LEMMAS.get(word, word)
         plural = len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is"))
         out.add(word[:-1] if plural else word)
     return out
 
 
+_LEMMAS = {"died": "death", "die": "death", "dead": "death", "recovered": "recovery", "responded": "response"}
 _STOP = frozenset(
     """a an the of in on at by for with and or to from was were is are what which who how many much did do does
     had has have patients patient participants participant people group arm trial study value percentage percent rate

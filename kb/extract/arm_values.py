@@ -182,7 +182,8 @@ def _read(
     # Pairs first: "a% vs. b%" and "a% and b%, respectively" give both arms at once, in a stated order.
     for index in range(len(values) - 1):
         first, second = values[index], values[index + 1]
-        if index in attributed or first.unit != second.unit:
+        per_year = {first.unit, second.unit} == {"%", "%/year"}  # "0.32% vs. 0.53% per year"
+        if index in attributed or (first.unit != second.unit and not per_year):
             continue
         between = text[first.end : second.start]
         versus = re.fullmatch(r"\s*(?:\)\s*)?(?:vs\.?|versus)\s*(?:\d+\s+\w+\s*\()?", between)

@@ -58,6 +58,10 @@ _FEATURE = re.compile(
     r"\b(" + "|".join(f"(?P<f{i}>{p})" for i, p in enumerate(_FEATURES.values())) + r")\b"
     r"(?=(?P<tail>[^.;]{0,60}?\b(?:trial|study)\b(?!\w)))"
 )
+_STOPPED = re.compile(
+    r"\b(?:trial|study|intervention)\s+was\s+(?:stopped|terminated|halted|ended)\s+early\b", re.IGNORECASE
+)
+"""A trial stopped before its planned end (for benefit, harm or futility), as the report says it."""
 _ENROLLMENT_YEARS = re.compile(
     r"\b(?:enroll\w*|recruit\w*|accru\w*|registered|randomi[sz]ed)\b[^.;]{0,120}?\b(?:between|from)\s+(?:\w+\s+)?"
     r"((?:19|20)\d\d)\s+(?:and|to|through|until)\s+(?:\w+\s+)?((?:19|20)\d\d)\b"
@@ -239,7 +243,14 @@ def _design(ctx: Context, trial: Entity) -> None:
             ctx.add_value(
                 trial, "designFeature", names[index], "string", start, passage.start + match.end("tail")
             )
-        assigned = re.search(r"\b(?:were|was)\s+(?:randomly\s+assigned|randomi[sz]ed)\b", text)
+        stopped = _STOPPED.search(text)
+        if stopped:
+            start, end = passage.start + stopped.start(), passage.start + stopped.end()
+            ctx.add_value(trial, "designFeature", "stopped early", "string", start, end)
+        assigned = re.search(
+            r"\b(?:were|was)\s+(?:randomly\s+assigned|randomi[sz]ed)\b|\brandomly\s+(?:assigned|allocated)\s+\d",
+            text,
+        )
         if assigned:
             start, end = passage.start + assigned.start(), passage.start + assigned.end()
             ctx.add_value(trial, "designFeature", "randomized", "string", start, end)

@@ -69,6 +69,13 @@ _FILLER = frozenset(
 EMPTY = "the question is empty"
 
 
+# "alive at follow-up", "during follow-up": the follow-up says when, it is not what is asked.
+_AS_A_TIME = re.compile(r"\b(?:at|during|after|on|by|through)\s+(?:the\s+)?(?:last\s+|latest\s+)?$", re.I)
+_QUALIFIED_ALIVE = re.compile(
+    r"\b(?:relapse|event|progression|disease|leuka?emia|recurrence|metastasis)[- ]free\b|\bremission|\brelaps"
+)
+
+
 def normalise(text: str, max_length: int) -> str:
     """Unicode NFKC, control and format characters removed, whitespace collapsed, cut to ``max_length``."""
     text = unicodedata.normalize("NFKC", text or "")
@@ -219,7 +226,9 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
         else None
     )
     phase = next((p for p in catalog.TREATMENT_PHASES if re.search(rf"\b{p}\b", lowered)), None)
-    endpoint_mentions = [m for m in mentions if m.entity.kind == "Endpoint"]
+    endpoint_mentions = [
+        m for m in mentions if m.entity.kind == "Endpoint" and not _AS_A_TIME.search(text[: m.start])
+    ]
     endpoints: list[str] = []
     words: list[str] = []
     for mention in endpoint_mentions:
@@ -236,6 +245,17 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
                     and statistic not in {"hazard ratio", "median", None}
                     and not re.search(r"surviv", lowered)
                 ):
+                    # "alive" alone is overall survival; "alive and relapse-free", "in remission and alive"
+                    # name another endpoint the plain words cannot tell (the passage reader may).
+                    if _QUALIFIED_ALIVE.search(lowered):
+                        break
+                    if found.group(0).lower() != "alive":  # "died during induction" is no survival rate
+                        continue
+                    endpoints.extend(_endpoint_iris(index, key))
+                    words.append(found.group(0))
+                    generic.append((found.start(), found.end()))
+                    if endpoints:
+                        break
                     continue
                 endpoints.extend(_endpoint_iris(index, key))
                 if found.group(0) not in words:

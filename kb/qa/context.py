@@ -53,6 +53,17 @@ class QAContext:
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     related: dict[str, set[str]] = field(default_factory=dict)  # trial -> its drugs and organisations
     registry_records: dict[str, Any] | None = None  # trial -> `kb.qa.registry.RegistryRecord`, on first use
+    linked: dict[str, tuple[tuple[str, int], ...]] = field(
+        default_factory=dict
+    )  # passage text -> (IRI, start)
+
+    def linked_in(self, text: str) -> tuple[tuple[str, int], ...]:
+        """The KB entities a passage names, with where (cached: the reader asks of the same passages)."""
+        found = self.linked.get(text)
+        if found is None:
+            found = tuple((m.entity.iri, m.start) for m in self.index.find(text) if m.entity.iri)
+            self.linked[text] = found
+        return found
 
     def trial_documents(self, trials: list[str]) -> list[str]:
         docs: list[str] = []

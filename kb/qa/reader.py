@@ -23,7 +23,7 @@ from kb.qa.context import QAContext
 from kb.qa.fallback import clause_bounds
 from kb.qa.linking import fold, tokens
 from kb.qa.model import Answer, AnswerValue, EvidenceSpan
-from kb.qa.organisations import asked_kind
+from kb.qa.organisations import asked_kind, organisations_of_kind
 from kb.qa.understand import Question
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ SPAN_MARGIN = 1.25
 """In one sentence, the best span must be this many times closer to the focus words than another."""
 DECAY = 10.0
 """Characters over which a span's closeness to a focus word halves."""
+MAX_ABSENT = 0.5
+"""Share of the focus weight that may be words the trial's text never uses."""
 MIN_DENSE = 0.55
 """A sentence without the focus words must be this close in meaning (cosine) to the question."""
 TYPE_BONUS = 0.15
@@ -50,6 +52,7 @@ _STOP = frozenset(
     they them their there here as than then so such any some all each every no not into onto over under
     has have had having can could will would should may might must shall about after before during
     please tell me give name list show find state say number kind type sort class rate percentage
+    come came get got go went take took make made happen happened see seen still
     percent proportion share fraction value figure trial study studies trials research article paper
     report reported according also patients patient participants people persons subjects individuals
     adults
@@ -129,11 +132,16 @@ def _stem(word: str) -> str:
 
 
 def _focus(q: Question) -> list[str]:
-    """The question's content words (stems), without its trial names and what only says the answer type."""
-    named = [(m.start, m.end) for m in q.mentions if m.entity.kind == "ClinicalTrial"]
-    words = []
+    """The question's content words (stems) and the entities it names ("@" and the IRI, found in a passage
+    under any of their names: "NCI" is the National Cancer Institute), without its trial names and words
+    that only say the answer type."""
+    trials = [(m.start, m.end) for m in q.mentions if m.entity.kind == "ClinicalTrial"]
+    entities = [m for m in q.mentions if m.entity.kind != "ClinicalTrial" and m.entity.iri]
+    words = [f"@{m.entity.iri}" for m in entities]
     for word, start, end in tokens(q.text):
-        if any(a <= start and end <= b for a, b in named):
+        if any(a <= start and end <= b for a, b in trials):
+            continue
+        if any(m.start <= start and end <= m.end for m in entities):
             continue
         folded = fold(word)
         if folded in _STOP or len(folded) < 3 or folded.isdigit():
@@ -150,6 +158,7 @@ class Span:
     start: int
     end: int
     kind: str = ""  # the entity kind, for a linked name
+    iri: str | None = None
 
 
 def _spans(kind: str, sentence: str, q: Question, context: QAContext) -> list[Span]:
@@ -186,11 +195,14 @@ def _spans(kind: str, sentence: str, q: Question, context: QAContext) -> list[Sp
     elif kind == "date":
         add(_DATE.finditer(sentence))
     elif kind in {"person", "organisation"}:
+        named = {m.entity.iri for m in q.mentions if m.entity.iri}
         if kind == "person":
             add(_PERSON.finditer(sentence))
         for mention in context.index.find(sentence):
-            if mention.entity.kind == "Organization":
-                found.append(Span(mention.surface, mention.start, mention.end, "Organization"))
+            if mention.entity.kind == "Organization" and mention.entity.iri not in named:
+                found.append(
+                    Span(mention.surface, mention.start, mention.end, "Organization", mention.entity.iri)
+                )
         add(_ORGANISATION.finditer(sentence))
     elif kind == "kind":
         asked = {m.entity.iri or m.entity.label for m in q.mentions}
@@ -249,19 +261,30 @@ class Reading:
     passage: EvidenceSpan
 
 
-def _weights(focus: list[str], sentences: list[str]) -> dict[str, float]:
+def _vocabulary(sentences: list[str], context: QAContext) -> list[set[str]]:
+    """Each sentence's stems and the "@IRI" of each entity it names."""
+    return [
+        {_stem(w) for w, _, _ in tokens(s)} | {f"@{iri}" for iri, _ in context.linked_in(s)}
+        for s in sentences
+    ]
+
+
+def _weights(focus: list[str], sentences: list[str], context: QAContext) -> dict[str, float]:
     """Rarer focus words weigh more (inverse document frequency over the trial's sentences)."""
-    stems = [{_stem(w) for w, _, _ in tokens(s)} for s in sentences]
+    stems = _vocabulary(sentences, context)
     total = max(len(stems), 1)
     return {f: math.log(1 + total / (1 + sum(f in s for s in stems))) for f in focus}
 
 
-def _positions(sentence: str, focus: list[str]) -> dict[str, list[int]]:
+def _positions(sentence: str, focus: list[str], context: QAContext) -> dict[str, list[int]]:
     where: dict[str, list[int]] = {}
     for word, start, _ in tokens(sentence):
         stem = _stem(word)
         if stem in focus:
             where.setdefault(stem, []).append(start)
+    for iri, start in context.linked_in(sentence):
+        if f"@{iri}" in focus:
+            where.setdefault(f"@{iri}", []).append(start)
     return where
 
 
@@ -283,7 +306,14 @@ def read(source: QASource, context: QAContext, q: Question, trials: list[str], k
         return None
     documents = context.trial_documents(trials)
     sentences = [row.text for d in documents for row in context.passages.get(d, [])]
-    weights = _weights(focus, sentences)
+    weights = _weights(focus, sentences, context)
+    # Words the trial's text never uses cannot tell its sentences apart: left out of the coverage, unless
+    # they are most of what is asked (then only a sentence close in meaning may answer).
+    vocabulary = set().union(*_vocabulary(sentences, context))
+    absent = {f for f in focus if f not in vocabulary}
+    mostly_absent = sum(weights[f] for f in absent) > MAX_ABSENT * sum(weights.values())
+    focus = [f for f in focus if f not in absent] or focus
+    weights = {f: weights[f] for f in focus}
     total = sum(weights.values()) or 1.0
     try:
         hits = passages(source, q, HITS, trial.name or trial.nct or trial.label)
@@ -294,16 +324,21 @@ def read(source: QASource, context: QAContext, q: Question, trials: list[str], k
     wanted_kind = next((k for k, cue in _ENTITY_CUES if cue.search(q.text)), "")
     for rank, hit in enumerate(hits):
         sentence = hit.text
-        where = _positions(sentence, focus)
+        where = _positions(sentence, focus, context)
         coverage = sum(weights[f] for f in where) / total
         dense = float(hit.retriever_scores.get("dense", 0.0)) if hit.retriever_scores else 0.0
         # A sentence must say what was asked: in its words, or (other words) by meaning.
-        if kind != "first" and coverage < MIN_COVERAGE and dense < MIN_DENSE:
+        if kind != "first" and (coverage < MIN_COVERAGE or mostly_absent) and dense < MIN_DENSE:
             continue
         if q.time_point_text and not time_matches(q, None, sentence):
             continue  # "3-year survival": only a sentence that says three years
         spans = _typed_spans(kind, sentence, q, context, focus, wanted_kind)
         spans = _attached(spans, sentence, q, context, members)
+        if kind == "organisation" and type_words:  # "which government agency": organisations of that kind
+            iris = [sp.iri for sp in spans if sp.iri]
+            wanted = organisations_of_kind(source, q.text, iris) if iris else None
+            if wanted is not None:
+                spans = [sp for sp in spans if sp.iri in wanted]
         arms = [fold(m.surface) for m in q.mentions if m.entity.kind == "Arm"]
         if arms:  # a group's value only where its clause names that group (or all groups)
             spans = [s for s in spans if _names_group(fold(sentence), s.start, arms)]
@@ -331,7 +366,7 @@ def read(source: QASource, context: QAContext, q: Question, trials: list[str], k
         return None
     candidates.sort(key=lambda c: -c.score)
     best = candidates[0]
-    rival = next((c for c in candidates[1:] if fold(c.span.text) != fold(best.span.text)), None)
+    rival = next((c for c in candidates[1:] if not _same_answer(c, best)), None)
     if (
         rival is not None
         and rival.evidence.passage == best.evidence.passage
@@ -397,6 +432,15 @@ def _gap(span: Span, start: int, end: int) -> int:
     if start >= span.end:
         return start - span.end
     return 0
+
+
+def _same_answer(one: _Candidate, other: _Candidate) -> bool:
+    """The same text, or overlapping spans of one sentence ("CD19" in "CD19-expressing leukemia cells")."""
+    if fold(one.span.text) == fold(other.span.text):
+        return True
+    return one.evidence.passage == other.evidence.passage and (
+        one.span.start < other.span.end and other.span.start < one.span.end
+    )
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ class _Trial:
 
 def split_trials(ctx: Context) -> list[Context]:
     """One context per trial when the document reports two or more trials each with its own NCT id, else []."""
+    if len(set(NCT.findall(ctx.document.text))) < 2:
+        return []  # one registry id at most: one trial (the common case, decided without reading names again)
     trials = _trials(ctx)
     if len(trials) < 2:
         return []

@@ -208,6 +208,18 @@ def _effects(text: str) -> list[tuple[str, Decimal, Decimal | None, Decimal | No
             "In KRYPTO-7 (NCT01234567), the drug reduced the relative risk by 38%.",
             ("relative risk reduction", "38", None, None, None),
         ),
+        (
+            "In KRYPTO-7 (NCT01234567), response was likelier (odds ratio [OR], 2.10; 95% CI, 1.40 to 3.15).",
+            ("odds ratio", "2.10", "1.40", "3.15", None),
+        ),
+        (
+            "In KRYPTO-7 (NCT01234567), progression-free survival: HR 0.55, 95% CI 0.44\u20130.68, p<0.001.",
+            ("hazard ratio", "0.55", "0.44", "0.68", "p<0.001"),
+        ),
+        (
+            "In KRYPTO-7 (NCT01234567), the mean difference in HbA1c was -0.9 percentage points (95% CI, -1.1 to -0.7).",
+            ("mean difference", "-0.9", "-1.1", "-0.7", None),
+        ),
     ],
 )
 def test_effect_estimates_in_their_usual_forms(sentence: str, expected: tuple[str, ...]) -> None:

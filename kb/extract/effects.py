@@ -27,19 +27,20 @@ _KINDS = {
 }
 _KIND = "|".join(f"(?P<{name}>{pattern})" for name, pattern in _KINDS.items())
 _ESTIMATE = re.compile(
-    rf"(?<![\w-])(?:{_KIND})(?![\w-])"
-    r"(?:\s+for\s+(?P<what>[a-z][a-z\s,'-]{1,60}?))?"
+    rf"(?<![\w-])(?:{_KIND})(?![\w-])(?:\s*\[(?-i:[A-Z]{{2,3}})\])?"
+    r"(?:\s+(?:for|of|in)\s+(?P<what>[a-zA-Z][\w\s,'-]{1,60}?))?"
     r"(?:\s+with\s+[\w-]+(?:\s+[\w-]+)?)?"
     r"\s*(?:,|:|=|\bof\b|\bwas\b|\bwas\s+estimated\s+at\b|\bwere\b)?\s*(?:\(\s*)?"
-    rf"(?P<value>{_NUM})(?!\s*%)(?!\d|\.\d)"
+    rf"(?<![A-Za-z])(?P<value>{_NUM})(?P<percent>\s*%)?(?!\d|\.\d|[A-Za-z])"
 )
 _CI = re.compile(
+    r"(?:\s*(?:percentage\s+points?|points?|mg\s+per\s+deciliter|mg/dL|mm\s*Hg|kg|%))?"
     rf"\s*(?:[;,]\s*|\(\s*|\[\s*)?(?:(?P<level>\d{{2}}(?:\.\d+)?)\s*%\s*"
     r"(?:CI|C\.I\.|confidence\s+interval|credible\s+interval)(?:\s*\[CI\])?\s*[,:]?\s*)?"
     rf"\[?\s*(?P<lo>{_NUM})\s*(?:to|\u2013|\u2014|-|,)\s*(?P<hi>{_NUM})\s*\]?"
 )
 P_VALUE = re.compile(
-    r"\bP\s*(?P<rel><=|>=|=|<|>|\u2264|\u2265)\s*"
+    r"\b[Pp]\s*(?P<rel><=|>=|=|<|>|\u2264|\u2265)\s*"
     r"(?P<p>\d*\.?\d+(?:\s*(?:x|\u00d7|\*)\s*10\s*\^?\s*(?:\(\s*)?[-\u2212]\s*\d+\)?|(?:e|E)[-\u2212]\d+)?)"
 )
 _CI_CLAUSE = re.compile(
@@ -56,7 +57,7 @@ _SUBJECT_END = re.compile(
     r"\s+(?:occurred|was|were|is|are|had|did|recovered|died|in\s+\d|rose|fell|declined|increased|decreased|"
     r"improved|remained|reached|at\s+an?\b|with\b|by\b|among\b|than\b)|[,;:(]"
 )
-_LEAD = re.compile(r"^(?:and|but|while|whereas|or|also|the|a|an|annual|overall|total)\s+", re.IGNORECASE)
+_LEAD = re.compile(r"^(?:and|but|while|whereas|or|also|the|a|an|annual|total)\s+", re.IGNORECASE)
 PRIMARY = re.compile(
     r"\bprimary\s+(?:composite\s+|efficacy\s+)?(?:outcome|end\s*-?\s*point)\b", re.IGNORECASE
 )
@@ -165,6 +166,8 @@ def extract_effects(ctx: Context) -> None:
                 # Bare "OR"/"RR" only with an interval right after ("OR 1.5 (95% CI ...)").
                 if _CI.match(passage.text, match.end()) is None:
                     continue
+            if match.group("percent") and kind.endswith("Ratio"):
+                continue  # "HR ... 45%": a ratio is not a percentage
             value = _number(match.group("value"))
             if value is None or (kind.endswith("Ratio") and not Decimal(0) < value < Decimal(50)):
                 continue

@@ -43,7 +43,7 @@ _REGIMEN_AFTER = re.compile(
     rf"^\s*(?:with\s+|among\s+(?:the\s+)?{_PEOPLE}\s+(?:who\s+(?:were\s+)?)?"
     r"(?:receiving|received|assigned\s+to|randomi[sz]ed\s+to|treated\s+with|given)\s+)"
     r"(?:the\s+)?(?P<name>[\w'-]+(?:\s+[\w'-]+){0,3}?)"
-    r"(?=\s*(?:[,;)]|\.(?!\d)|$|\s(?:compared|versus|vs\b|and\b|in\s+the\b|at\b)))",
+    r"(?=\s*(?:[,;()]|\.(?!\d)|$|\s(?:compared|versus|vs\b|and\b|in\s+the\b|at\b)))",
     re.I,
 )
 """A value's comparison group named by its treatment: "47% with the study-drug combination, compared with 19%

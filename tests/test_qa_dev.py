@@ -162,3 +162,17 @@ def test_question_answering_does_not_import_the_facade() -> None:
         assert "kb.facade" not in imported, path
     source: QASource = KnowledgeBase(harness.ROOT / "kb" / "data" / "kb")  # the facade fits the protocol
     assert callable(source.select) and callable(source.search)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how many patients were over 75",  # a subgroup, not the 33 enrolled
+        "how many patients had breast cancer",  # a prior condition's patients are a subgroup
+        "what was the response rate in patients with prior malignancies",  # a rate, not the malignancies
+        "what did inotuzumab do to leukemic cells",  # no name near the drug is the answer
+        "what was the rate of grade 3 neutropenia",
+    ],
+)
+def test_questions_the_seed_does_not_answer_abstain(kbs: dict[str, KnowledgeBase], question: str) -> None:
+    assert kbs[harness.SEED.name].ask(question).abstained

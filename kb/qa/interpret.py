@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from kb.qa import catalog
+from kb.qa import catalog, execution, queries
 from kb.qa.meaning import Understanding, answer_type, meaning_kept, understand_meaning
 from kb.qa.readings import readings
 from kb.qa.understand import Question
@@ -36,6 +36,8 @@ NEW_SCORE = 0.72
 NEW_MARGIN = 0.06
 """... and this lead over the next reading."""
 
+STRONG_TYPES = frozenset({"share", "count", "date"})
+"""Answer types a wording states unmistakably: a property that cannot give one is not what was asked."""
 _ALTERNATIVES = re.compile(r"\b\w+ or (?!not\b)\w+\W*$", re.I)
 _ASKS_ORDER = re.compile(
     r"^(?:which|what)\b.*\b(?:first|initially|before the other|earlier)\b(?![- ](?:author|line|in))", re.I
@@ -83,6 +85,16 @@ def _interpret(source: QASource, q: Question) -> Interpretation:
     if _ASKS_ORDER.search(q.text) and q.intent in {"property", "none"} and q.named("Drug") == []:
         return Interpretation(None, "first")
     readable = q.intent in {"outcome", "property", "none"}
+    if q.intent == "property" and q.prop is not None:
+        if q.prop.name in catalog.PATIENT_COUNTS and (q.comparison is not None or _names_subgroup(source, q)):
+            # "How many patients were over 75?", "... had breast cancer?" count a subgroup, never the whole
+            # trial's patients.
+            return Interpretation(None, kind, True)
+        types = next((r.answer_types for r in readings() if r.prop == q.prop.name), ("any",))
+        if kind in STRONG_TYPES and "any" not in types and kind not in types:
+            # The wording asks a rate (or a count, a date) the cue-matched property cannot give ("the
+            # response rate in patients with prior malignancies" is no list of malignancies).
+            q = replace(q, intent="none", prop=None)
     if q.intent != "none" and not q.unexplained:
         return Interpretation(q, kind, readable)
     encode = encoder(source)
@@ -100,6 +112,23 @@ def _interpret(source: QASource, q: Question) -> Interpretation:
         return Interpretation(chosen, kind, True)
     reason = _unexplained_reason(q) if q.unexplained else q.reason
     return Interpretation(None, kind, True, reason)
+
+
+def _names_subgroup(source: QASource, q: Question) -> bool:
+    """Whether the question names a disease that is not what the trial's patients have (a prior
+    condition, say): patients with it are a subgroup."""
+    diseases = [e.iri for e in q.named("Disease") if e.iri]
+    if not diseases:
+        return False
+    rows = execution.select(
+        source,
+        queries.with_prefixes(
+            "SELECT DISTINCT ?disease WHERE { "
+            f"{queries.values('disease', diseases)} ?trial a tkb:ClinicalTrial ; "
+            "(tkb:hasCohort|tkb:hasArm)? ?group . ?group tkb:condition ?disease }"
+        ),
+    )
+    return len(rows) < len(diseases)
 
 
 def _agrees(q: Question, understood: Understanding) -> bool:

@@ -37,6 +37,8 @@ SPAN_MARGIN = 1.25
 """In one sentence, the best span must be this many times closer to the focus words than another."""
 DECAY = 10.0
 """Characters over which a span's closeness to a focus word halves."""
+METADATA_TYPES = frozenset({"person", "organisation", "date"})
+"""What a document's metadata lines (credits, dates, references) may answer."""
 MAX_ABSENT = 0.5
 """Share of the focus weight that may be words the trial's text never uses."""
 MIN_DENSE = 0.55
@@ -106,11 +108,13 @@ _ORGANISATION = re.compile(
     rf"\b(?:[A-Z][\w'&.-]*(?:\s+(?:of|for|and|in|&|de|di|the)\s+|\s+))*?(?:[A-Z][\w'&.-]*\s+)*?(?:{_ORG_WORDS})"
     r"(?:(?:\s+(?:of|for|in|and)\s+|\s+)[A-Z][\w'&.-]*)*",
 )
-_CELLS = re.compile(r"\b(?:[\w-]+\s+){0,2}(?:cells|cell|lymphocytes|blasts|macrophages|neutrophils)\b", re.I)
+# Cell types are plural kinds ("cytotoxic T lymphocytes", "CD19-expressing leukemia cells"); "leukemic cell
+# reduction" names no cell type.
+_CELLS = re.compile(r"\b(?:[\w-]+\s+){0,2}(?:cells|lymphocytes|blasts|macrophages|neutrophils)\b", re.I)
 _PHRASE_END = re.compile(r"[,;:.()]|\b(?:which|that|who|and|while|with|to|in|for|thereby|by)\b", re.I)
 # Which kind of entity a "what/which" question wants, by its wording (answer-type refinement).
 _ENTITY_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("DrugClass", re.compile(r"\b(?:kind|type|class|sort|category)\b", re.I)),
+    ("DrugClass", re.compile(r"\b(?:kind|type|class|sort|category|payloads?|warheads?)\b", re.I)),
     (
         "MolecularTarget",
         re.compile(r"\b(?:target\w*|bind\w*|recogni\w*|inhibit\w*|block\w*|directed)\b", re.I),
@@ -324,6 +328,8 @@ def read(source: QASource, context: QAContext, q: Question, trials: list[str], k
     wanted_kind = next((k for k, cue in _ENTITY_CUES if cue.search(q.text)), "")
     for rank, hit in enumerate(hits):
         sentence = hit.text
+        if hit.metadata.get("section") == "metadata" and kind not in METADATA_TYPES:
+            continue  # a keyword list or a title states no value; credits, dates and authors it does
         where = _positions(sentence, focus, context)
         coverage = sum(weights[f] for f in where) / total
         dense = float(hit.retriever_scores.get("dense", 0.0)) if hit.retriever_scores else 0.0
@@ -457,13 +463,26 @@ def _typed_spans(
     if kind == "first":
         return _first(sentence, context)
     spans = _spans(kind, sentence, q, context)
-    if kind == "kind" and wanted_kind:  # "what kind of inhibitor": a class, never another drug's name
+    if kind == "kind":
+        # "what kind of inhibitor": a class, never another drug's name; a "what" that asks for no kind of
+        # entity is answered by a cell type or the phrase after its verb, never by whatever name is near.
         spans = [s for s in spans if s.kind in {"", wanted_kind}]
     if kind == "kind" and not spans and not q.endpoints and not wanted_kind:
-        named = {_stem(w) for m in q.mentions for w, _, _ in tokens(m.surface)}
-        anchors = [f for f in focus if f not in named]
+        anchors = [f for f in _verbs_after_subject(q) if f in focus]
         spans = [s for s in _phrases_after(sentence, anchors) if not _in_question(s.text, q)]
     return spans
+
+
+def _verbs_after_subject(q: Question) -> list[str]:
+    """The word after each name in the question, its verb ("what does X recruit", "what is X conjugated
+    to"): the phrase after that verb in a sentence is what the question's "what" stands for."""
+    words = tokens(q.text)
+    found = []
+    for mention in q.mentions:
+        following = next((w for w, start, _ in words if start > mention.end), None)
+        if following is not None and fold(following) not in _STOP and len(following) >= 3:
+            found.append(_stem(following))
+    return found
 
 
 def _first(sentence: str, context: QAContext) -> list[Span]:

@@ -29,7 +29,8 @@ _KIND_WORDS = {"hazard": "hazard ratio", "rate": "rate ratio", "odds": "odds rat
                "relative": "risk ratio", "hr": "hazard ratio", "or": "odds ratio", "rr": "risk ratio"}  # fmt: skip
 _GENERIC = words(
     "hazard ratio rate odds risk relative confidence interval ci p value 95 95% daily dose doses percentage "
-    "often occur occurred incidence frequency median mean difference"
+    "often occur occurred incidence frequency median mean difference more fewer less higher lower greater "
+    "common frequent"
 )
 _TIME_WORDS = frozenset(
     "time day week month year one two three four five six seven eight nine ten twelve eighteen".split()
@@ -381,16 +382,21 @@ def _which_more(question: str, evidence: TrialEvidence) -> Answer | None:
     groups: dict[str, list[Record]] = {}
     for record in evidence.records:
         if record.kind in {"adverse event", "arm value"} and record.arm:
-            groups.setdefault(str(record.fields.get("what") or record.fields.get("endpoint")), []).append(
-                record
-            )
+            described = str(record.fields.get("what") or record.fields.get("endpoint"))
+            if record.fields.get("low") is not None:  # grade 3-4 "adverse events" are not those of any grade
+                described = f"grade {record.fields['low']} {described}"
+            if record.fields.get("subgroup") or record.fields.get("time"):
+                described += f" ({record.fields.get('subgroup') or record.fields.get('time')})"
+            groups.setdefault(described, []).append(record)
     for described, records in groups.items():
         score = _score(topic, described)
         if len({r.arm for r in records}) == 2 and (best is None or score > best[0]):
             best = (score, described)
-    if best is None or best[0] <= 0.6:
-        return None
+    if best is None or best[0] < 1:
+        return None  # a comparison only of what the question names, every word of it
     records = groups[best[1]]
+    if len(records) != 2:
+        return None
     fewer = re.search(r"\b(?:fewer|lower|less)\b", question, re.I) is not None
     chosen = (min if fewer else max)(records, key=lambda r: float(r.fields["value"]))
     others = [r for r in records if r is not chosen]

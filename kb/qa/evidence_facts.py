@@ -184,5 +184,5 @@ _STOP = frozenset(
     """a an the of in on at by for with and or to from was were is are what which who how many much did do does
     had has have patients patient participants participant people group arm trial study value percentage percent rate
     rates proportion share number given receiving received treated recipients than compared versus vs when after
-    its their this that those there any""".split()
+    its their this that those there""".split()
 )

@@ -79,6 +79,8 @@ def _dispatch(kb: QASource, context: QAContext, q: Question, raw: str) -> Answer
         answer = _handle(kb, context, q, raw)
     if answer.abstained and reading.read_text and not _asks_registry(q):
         kind = reading.answer_type
+        if q.statistic in {"p value", "confidence interval"}:
+            return answer  # no span type reads a test's P or an interval: the abstention stands
         if q.endpoints and kind not in {"share", "number", "count"}:
             kind = "share" if q.statistic in {None, "rate"} else "number"  # an endpoint's value is a number
         text_answer = _read(kb, context, q, raw, kind)

@@ -368,6 +368,8 @@ BY_NAME = {spec.name: spec for spec in PROPERTIES}
 STATISTIC_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("hazard ratio", _cue(r"\bhazard ratios?\b|\bHR\b")),
     ("odds ratio", _cue(r"\bodds ratios?\b")),
+    ("p value", _cue(r"\bp[- ]?values?\b|\bsignifican\w*")),
+    ("confidence interval", _cue(r"\bconfidence intervals?\b|\b95%? CI\b")),
     ("median", _cue(r"\bmedian\b")),
     ("rate", _cue(r"\brates?\b|\bpercent\w*|\bproportion\b|%|\bhow many\b|\bshare\b|\bfraction\b")),
 )

@@ -35,6 +35,8 @@ def _statistic_ok(q: Question, row: dict[str, Any]) -> bool:
         return "hazard" in statistic
     if q.statistic == "odds ratio":
         return "odds" in statistic
+    if q.statistic in {"p value", "confidence interval"}:
+        return False  # stored outcomes are values, not their tests: never a value for its P or interval
     if q.statistic == "median":
         return "median" in statistic or (not statistic and unit not in {"%", "percent"})
     if q.statistic == "rate":

@@ -217,7 +217,6 @@ def _spans(kind: str, sentence: str, q: Question, context: QAContext) -> list[Sp
             ):
                 found.append(Span(mention.surface, mention.start, mention.end, mention.entity.kind))
         add(_CELLS.finditer(sentence))
-        add(_RATIO.finditer(sentence))
     return [s for s in found if s.text and not _in_question(s.text, q)]
 
 

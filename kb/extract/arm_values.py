@@ -139,7 +139,12 @@ def _values(text: str) -> list[_Found]:
     return found
 
 
-_AFTER_ARM = r"^\s*\)?\s*(?:\([^)]*\)\s*)?(?:in|with|among|for|on)\s+(?:the\s+)?(?:patients\s+(?:in|receiving|given|treated\s+with|assigned\s+to)\s+(?:the\s+)?)?"
+_AFTER_ARM = (
+    r"^\s*\)?\s*(?:\([^)]*\)\s*)?(?:(?:in|with|among|for|on)\s+(?:the\s+)?"
+    r"(?:patients\s+(?:in|receiving|given|treated\s+with|assigned\s+to)\s+(?:the\s+)?)?"
+    r"|(?:receiving|given|treated\s+with|assigned\s+to)\s+(?:the\s+)?)"
+)
+"""After a value, the arm it is of: "(21.8%) in the A group", "with A", "(17.0%) receiving A"."""
 _AFTER_OF = r"^\s*\)?\s*(?:\([^)]*\)\s*)?of\s+(?:the\s+)?(?:(?:patients|participants|those)\s+(?:in\s+the|receiving|given|treated\s+with)\s+|)"
 
 

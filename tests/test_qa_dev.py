@@ -176,3 +176,9 @@ def test_question_answering_does_not_import_the_facade() -> None:
 )
 def test_questions_the_seed_does_not_answer_abstain(kbs: dict[str, KnowledgeBase], question: str) -> None:
     assert kbs[harness.SEED.name].ask(question).abstained
+
+
+def test_an_identifiers_number_is_no_count(kbs: dict[str, KnowledgeBase]) -> None:
+    assert answer_type("What is the NCT number of E1910?") != "count"
+    assert answer_type("the number of patients enrolled") == "count"
+    assert kbs["all"].ask("What is the NCT number of E1910?").answer == "NCT02003222"

@@ -44,7 +44,8 @@ _ANSWER_TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(?:percent\w*|proportion|share|fraction|rate|%|how often|what part|what portion)\b", re.I
         ),
     ),
-    ("count", re.compile(r"\bhow many\b|\bnumber of\b|\bcount\b", re.I)),
+    # "the number of patients" counts; "the NCT number of E1910" names an identifier.
+    ("count", re.compile(r"\bhow many\b|\bnumber of (?:the )?[a-z-]+s\b|\bcount\b", re.I)),
     ("date", re.compile(r"^when\b|\bwhat (?:date|year|day|month)\b|\bwhen\b", re.I)),
     (
         "organisation",

@@ -89,27 +89,80 @@ def build(context: Context) -> None:
         raise SystemExit(1)
 
 
+LISTED_OUTCOMES = 50
+"""Up to this many outcomes are printed one per line; a bulk load prints its counts and failures only."""
+
+
+def ingest_summary(outcomes: list[Any]) -> dict[str, Any]:
+    """The machine-readable counts of an ingest: ingested, unchanged, skipped and failed (with reasons)."""
+
+    def listed(status: str) -> list[dict[str, Any]]:
+        return [
+            {"path": o.path, "origin": o.origin, "document": o.document_id, "reason": o.message}
+            for o in outcomes
+            if o.status == status
+        ]
+
+    return {
+        "ingested": sum(o.status in ("added", "updated") for o in outcomes),
+        "unchanged": sum(o.status == "unchanged" for o in outcomes),
+        "skipped": listed("skipped"),
+        "failed": listed("failed"),
+    }
+
+
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Ingest documents that mention no trial too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="Documents per commit (default 200); an interrupted load redoes at most one batch.",
+)
 @pass_context
-def ingest(context: Context, files: tuple[Path, ...], force: bool, as_json: bool) -> None:
-    """Add documents (plain text or Markdown) to the KB in --home, creating it if new."""
-    report = context.kb.ingest(list(files), force=force, progress=context.progress)
+def ingest(
+    context: Context, files: tuple[Path, ...], force: bool, as_json: bool, batch_size: int | None
+) -> None:
+    """Add documents (plain text or Markdown, MEDLINE/PubMed XML, PMC JATS XML; .gz too) to the KB in
+    --home, creating it if new."""
+    shown = not context.quiet and sys.stderr.isatty()
+
+    def show(state: Any) -> None:
+        click.echo(f"\r{state.line()}\033[K", err=True, nl=False)
+
+    report = context.kb.ingest(
+        list(files), force=force, batch_size=batch_size, on_progress=show if shown else None
+    )
+    if shown:
+        click.echo("", err=True)
+    outcomes = list(report.outcomes)
+    summary = ingest_summary(outcomes)
     if as_json:
         print_json(
             {
                 "documents": report.documents,
                 "triples": report.triples,
-                "files": [o.__dict__ for o in report.outcomes],
+                **summary,
+                "files": [o.__dict__ for o in outcomes],
             }
         )
     else:
-        for outcome in report.outcomes:
-            stream_err = outcome.status == "failed"
-            click.echo(f"{outcome.status:9} {outcome.path}: {outcome.message}", err=stream_err)
-        if not all(outcome.status == "failed" for outcome in report.outcomes):
+        many = len(outcomes) > LISTED_OUTCOMES
+        for outcome in outcomes:
+            if many and outcome.status != "failed":
+                continue
+            inside = outcome.origin and Path(outcome.origin).name != outcome.path  # an article of an XML file
+            where = f"{outcome.origin}: {outcome.path}" if inside else outcome.path
+            click.echo(f"{outcome.status:9} {where}: {outcome.message}", err=outcome.status == "failed")
+        if many:
+            click.echo(
+                f"{summary['ingested']} ingested, {summary['unchanged']} unchanged, "
+                f"{len(summary['skipped'])} skipped, {len(summary['failed'])} failed",
+                err=True,
+            )
+        if not all(outcome.status == "failed" for outcome in outcomes):
             # When every file failed there is nothing more to say than one line per failure.
             click.echo(f"{context.kb.home}: {report.documents} documents, {report.triples} triples", err=True)
     if report.failed:

@@ -16,6 +16,7 @@ from kb.store import DocumentEntry, KBDirectory, Manifest
 if TYPE_CHECKING:
     from rdflib import Graph
 
+    from kb.bulk import IngestProgress
     from kb.ctgov.importer import LinkReport
     from kb.ctgov.reconciliation import Reconciliation
     from kb.lexicon import Lexicon
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(label, done, total)`` during long runs."""
 
-SOURCE_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
+SOURCE_SUFFIXES = {".txt", ".md", ".markdown", ".text", ".xml"}
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,12 @@ class IngestOutcome:
     """What happened to one file: added, updated, unchanged or failed, with a message."""
 
     path: str
-    status: str  # added | updated | unchanged | failed
+    status: str  # added | updated | unchanged | skipped | failed
     message: str
     document_id: str | None = None
     triples: int = 0
     trials: tuple[str, ...] = ()
+    origin: str | None = None  # the file it was read from (an XML file holds many articles)
 
 
 @dataclass(frozen=True)
@@ -159,46 +161,77 @@ class KnowledgeBase:
     # ------------------------------------------------------------------ writing
 
     def ingest(
-        self, paths: Sequence[Path | str], *, force: bool = False, progress: Progress | None = None
+        self,
+        paths: Sequence[Path | str],
+        *,
+        force: bool = False,
+        progress: Progress | None = None,
+        batch_size: int | None = None,
+        on_progress: Callable[[IngestProgress], None] | None = None,
     ) -> IngestReport:
-        """Add source files to the KB (created if new). Each file is read, checked and extracted before
-        anything is written; the KB is then committed once, atomically, under the writer lock: sources,
-        snapshot, index and manifest together (`kb.store`). When no file can be added nothing is written,
-        not even a new KB directory."""
-        from kb.ingest import read_document
+        """Add source files to the KB (created if new): text and Markdown, MEDLINE/PubMed XML and PMC JATS XML
+        (plain or ``.gz``). Documents are read as a stream and committed in batches of ``batch_size``: each
+        batch is read, checked and extracted before anything is written, then committed once, atomically,
+        under the writer lock: sources, snapshot, index and manifest together (`kb.store`). A load stopped at
+        any point keeps its committed batches; run again, they are `unchanged` and the rest is added. When no
+        file can be added nothing is written, not even a new KB directory."""
+        from kb.bulk import DEFAULT_BATCH_SIZE, BatchReader
+
+        reader = BatchReader(paths, batch_size or DEFAULT_BATCH_SIZE)
+        outcomes: list[IngestOutcome] = []
+        manifest = self.directory.read_manifest() if self.exists() else None
+        for number, batch in enumerate(reader, 1):
+            outcomes += [IngestOutcome(f.origin, "failed", f.reason, origin=f.origin) for f in batch.failures]
+            if batch.documents:
+                done, manifest = self._ingest_batch(batch.documents, force, number, manifest)
+                outcomes += done
+            if progress:
+                state = reader.progress()
+                progress("ingesting", state.position, state.size)
+            if on_progress:
+                on_progress(reader.progress())
+        return self._report(paths, outcomes, manifest)
+
+    def _ingest_batch(
+        self,
+        batch: Sequence[tuple[str, Document]],
+        force: bool,
+        number: int,
+        committed: Manifest | None,
+    ) -> tuple[list[IngestOutcome], Manifest | None]:
+        """Extract and commit one batch of documents (``(origin, document)`` pairs); returns its outcomes and the
+        manifest after it."""
+        from kb.bulk import skip_reason
+        from search.storage import fault_point
 
         outcomes: list[IngestOutcome] = []
-        documents: list[Document] = []
-        for number, path in enumerate(paths, 1):
-            try:
-                documents.append(read_document(path))
-            except IngestError as error:
-                outcomes.append(IngestOutcome(str(path), "failed", error.reason))
-            if progress:
-                progress("reading", number, len(paths))
-        # Extraction runs before the lock is taken (other writers need not wait for it); whether a file is
-        # new, changed or unchanged is decided again under the lock, against the latest commit.
-        committed = self.directory.read_manifest() if self.exists() else None
+        # Extraction runs before the lock is taken (other writers need not wait for it); whether a document
+        # is new, changed or unchanged is decided again under the lock, against the latest commit.
         before = {entry.id: entry for entry in committed.documents} if committed else {}
         extracted: dict[int, _Extracted] = {}
-        for number, document in enumerate(documents, 1):
+        skipped: dict[int, str] = {}
+        for index, (_origin, document) in enumerate(batch):
             known = before.get(document.id)
-            if known is None or known.sha256 != document.sha256:
-                extracted[number] = self._extract(document, force)
-            if progress:
-                progress("extracting", number, len(documents))
+            if known is not None and known.sha256 == document.sha256:
+                continue
+            reason = None if force else skip_reason(document)
+            if reason is not None:
+                skipped[index] = reason
+            else:
+                extracted[index] = self._extract(document, force)
         wanted = [item for item in extracted.values() if item.graph is not None]
-        if not wanted and not any(d.id in before for d in documents):
+        if not wanted and not any(document.id in before for _, document in batch):
             # Nothing to add and nothing to report as unchanged: leave the directory as it is (or absent).
-            outcomes += [item.outcome(None) for item in extracted.values()]
-            return self._report(paths, outcomes, committed)
+            for index, (origin, document) in enumerate(batch):
+                outcomes.append(self._refusal(origin, document, skipped.get(index), extracted.get(index)))
+            return outcomes, committed
         with self.directory.write_lock(self.settings.lock_timeout):
             self.reload()
             store, previous = self._writable_store()
             known_now = {entry.id: entry for entry in previous.documents} if previous else {}
             entries = dict(known_now)
             sources: dict[str, bytes] = {}
-            for number, document in enumerate(documents, 1):
+            for index, (origin, document) in enumerate(batch):
                 known = known_now.get(document.id)
                 if known is not None and known.sha256 == document.sha256:
                     outcomes.append(
@@ -207,22 +240,44 @@ class KnowledgeBase:
                             "unchanged",
                             "already in the knowledge base, unchanged",
                             document.id,
+                            origin=origin,
                         )
                     )
                     continue
-                item = extracted.get(number) or self._extract(document, force)  # changed meanwhile
-                outcome = item.outcome(known)
+                if index in skipped:
+                    outcomes.append(self._refusal(origin, document, skipped[index], None))
+                    continue
+                item = extracted.get(index) or self._extract(document, force)  # changed meanwhile
+                if item.graph is None:
+                    outcomes.append(self._refusal(origin, document, None, item))
+                    continue
+                outcome = replace(item.outcome(known), origin=origin)
                 outcomes.append(outcome)
-                if item.graph is not None:
-                    store.replace_graph(item.graph)
-                    entries[document.id] = self._entry(document, outcome)
-                    sources[document.path] = document.text.encode("utf-8")
+                store.replace_graph(item.graph)
+                entries[document.id] = self._entry(document, outcome)
+                # An XML article is stored as its own XML (what `trialkb build` reads back); text as read.
+                sources[document.path] = (
+                    document.source if document.source is not None else document.text.encode("utf-8")
+                )
             if sources:
+                fault_point(f"ingest-batch-{number}")  # a test hook: die while this batch is uncommitted
                 manifest: Manifest | None = self._commit(store, entries, previous, sources=sources)
             else:
                 manifest = previous
         self._after_commit(bool(sources))
-        return self._report(paths, outcomes, manifest)
+        return outcomes, manifest
+
+    @staticmethod
+    def _refusal(
+        origin: str, document: Document, reason: str | None, item: _Extracted | None
+    ) -> IngestOutcome:
+        """A document not added: an XML article is `skipped` (a bulk load goes on), a text file `failed`."""
+        if document.record is None and item is not None:
+            return replace(item.outcome(None), origin=origin)
+        message = reason or (
+            "mentions no clinical trial (no trial name or NCT id found); not ingested (use --force to add it)"
+        )
+        return IngestOutcome(document.path, "skipped", message, document.id, origin=origin)
 
     @staticmethod
     def _report(
@@ -230,7 +285,7 @@ class KnowledgeBase:
     ) -> IngestReport:
         # Report in the order the files were given (read failures were collected first).
         order = {Path(p).name: n for n, p in enumerate(paths)} | {str(p): n for n, p in enumerate(paths)}
-        ordered = sorted(outcomes, key=lambda o: order.get(o.path, len(order)))
+        ordered = sorted(outcomes, key=lambda o: order.get(o.origin or o.path, order.get(o.path, len(order))))
         if manifest is None:
             return IngestReport(tuple(ordered), 0, 0)
         return IngestReport(tuple(ordered), manifest.triples, len(manifest.documents))
@@ -321,9 +376,17 @@ class KnowledgeBase:
         trials = tuple(
             sorted({f.subject.label for f in extraction.facts if f.subject.kind == "ClinicalTrial"})
         )
-        if not trials and not force:
+        # An XML record that says it reports a trial (publication type, registry id) is one, named or not.
+        if not trials and not force and not (document.record is not None and document.record.reports_trial):
             return _Extracted(document, None, len(extraction.facts), trials)
-        return _Extracted(document, document_graph(extraction, self.lexicon), len(extraction.facts), trials)
+        graph = document_graph(extraction, self.lexicon)
+        if document.record is not None or any(p.heading for p in document.passages):
+            from kb.sources.rdf import add_article_record
+
+            add_article_record(graph, extraction)
+            if not trials and document.record is not None:
+                trials = document.record.registry_ids  # the trials the record names by registry id only
+        return _Extracted(document, graph, len(extraction.facts), trials)
 
     def _commit(
         self,

@@ -1,4 +1,5 @@
-"""Ingestion: a source file (plain text or Markdown) becomes a `Document` with metadata and passages."""
+"""Ingestion: a source file (plain text or Markdown) becomes a `Document` with metadata and passages (XML
+sources are read by `kb.sources`, which composes their text and parses it here)."""
 
 from __future__ import annotations
 
@@ -295,9 +296,18 @@ def parse_document(path: str, text: str) -> Document:
 
 
 def read_document(path: str | Path, max_bytes: int = MAX_BYTES) -> Document:
-    """Read and parse one source file, with a clear `IngestError` for anything that is not a publication."""
+    """Read and parse one source file, with a clear `IngestError` for anything that is not a publication.
+
+    An XML file (MEDLINE/PubMed or PMC JATS, as `trialkb build` reads a stored article) must hold one article;
+    `kb.sources.SourceFile` streams files of many."""
     shown = str(path)
     file = Path(path)
+    from kb.sources import is_xml
+
+    if is_xml(file):
+        from kb.sources import read_single
+
+        return read_single(file)
     if not file.exists():
         raise IngestError(shown, "no such file")
     if not file.is_file():

@@ -20,6 +20,38 @@ class Passage:
     end: int
     text: str
     section: str = "body"  # "title", "body" or "metadata"
+    heading: str | None = None  # the source's own section ("Results", "Figure 1") when it has sections
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """The bibliographic record of an article read from MEDLINE/PubMed or PMC JATS XML.
+
+    MeSH descriptors, substances and publication types are (unique id, name) pairs; the id is the MeSH UI
+    ("D016449") when the source gives it, else "". ``registry_ids`` are the ClinicalTrials.gov accession
+    numbers the record lists (MEDLINE's ``DataBankList``, JATS's trial-registry links)."""
+
+    format: str  # "medline" or "jats"
+    pmid: str | None = None
+    pmcid: str | None = None
+    doi: str | None = None
+    title: str | None = None
+    journal_title: str | None = None
+    journal_abbreviation: str | None = None
+    issns: tuple[str, ...] = ()
+    published: str | None = None  # ISO 8601: a date, a year-month or a year
+    authors: tuple[str, ...] = ()  # "Gandhi L", as MEDLINE cites them
+    affiliations: tuple[str, ...] = ()
+    publication_types: tuple[tuple[str, str], ...] = ()
+    mesh_headings: tuple[tuple[str, str], ...] = ()
+    substances: tuple[tuple[str, str], ...] = ()
+    registry_ids: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+    @property
+    def reports_trial(self) -> bool:
+        """Whether the record itself says the article reports a trial: a registry id or a trial publication type."""
+        return bool(self.registry_ids) or any("trial" in label.lower() for _, label in self.publication_types)
 
 
 @dataclass(frozen=True)
@@ -34,6 +66,8 @@ class Document:
     metadata: dict[str, str]  # metadata block "Key: value" lines, keys lower-cased
     references: tuple[str, ...]  # list items under "References:" / "Web References:"
     passages: tuple[Passage, ...]
+    record: ArticleRecord | None = None  # the bibliographic record of an XML source
+    source: bytes | None = None  # the bytes kept as its source when they are not ``text`` (an XML article)
 
     def passage(self, passage_id: str) -> Passage:
         for passage in self.passages:

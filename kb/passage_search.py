@@ -23,10 +23,11 @@ if TYPE_CHECKING:
     from search.passage_index import PassageIndex, PassageRecord, SearchHit, SearchMode
 
 PASSAGES_QUERY = """
-SELECT ?passage ?text ?start ?end ?ordinal ?section ?document WHERE {
+SELECT ?passage ?text ?start ?end ?ordinal ?section ?heading ?document WHERE {
   ?passage a tkb:Passage ; prov:value ?text ; tkb:startOffset ?start ; tkb:endOffset ?end ;
            tkb:ordinal ?ordinal ; dcterms:isPartOf ?documentNode .
   OPTIONAL { ?passage tkb:section ?section }
+  OPTIONAL { ?passage tkb:sectionHeading ?heading }
   BIND(STRAFTER(STR(?documentNode), "/resource/document/") AS ?document)
 }"""
 
@@ -208,6 +209,8 @@ def passage_records(kb: SearchSource) -> list[PassageRecord]:
             "end": str(row["end"]),
             "section": str(row.get("section") or "body"),
         }
+        if row.get("heading"):
+            metadata["heading"] = str(row["heading"])  # the source's own section: "Results", "Figure 2"
         records.append(PassageRecord(str(row["passage"]).rsplit("/", 1)[-1], str(row["text"]), metadata))
     records.sort(key=lambda r: (r.metadata["document"], int(r.metadata["start"])))
     return records

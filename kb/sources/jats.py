@@ -219,7 +219,7 @@ def article_document(root: etree._Element, source: bytes, fallback_id: str) -> D
         authors=authors,
         affiliations=affiliations,
         publication_types=(
-            (("", heading_name(root.get("article-type", "").replace("-", " "))),)
+            (("", root.get("article-type", "").replace("-", " ").capitalize()),)
             if root.get("article-type")
             else ()
         ),

@@ -4,6 +4,7 @@ sources are read by `kb.sources`, which composes their text and parses it here).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -207,8 +208,9 @@ def _is_title(line: str, rest: str) -> bool:
 
 def parse_document(path: str, text: str) -> Document:
     """Split ``text`` into title, body sentences and metadata lines, each a passage with offsets."""
-    name = Path(path).name
-    document_id = slugify(Path(name).stem)
+    # os.path, not pathlib: pathlib interns every name it parses, which grows with each article of a bulk load.
+    name = os.path.basename(path)
+    document_id = slugify(os.path.splitext(name)[0])
     lines = _lines(text)
     meta_from = _metadata_start(lines)
     passages: list[Passage] = []

@@ -279,8 +279,11 @@ def search(
     for rank, hit in enumerate(hits, 1):
         found_by = ", ".join(f"{name}#{position}" for name, position in hit.retrievers.items())
         meta = hit.metadata
+        section = (
+            f", {meta['heading']} section" if meta.get("heading") else ""
+        )  # XML sources name their sections
         click.echo(
-            f"{rank}. [{hit.score:.4f}] {meta.get('document')} {hit.id} ({meta.get('start')}-{meta.get('end')}; {found_by})"
+            f"{rank}. [{hit.score:.4f}] {meta.get('document')} {hit.id} ({meta.get('start')}-{meta.get('end')}{section}; {found_by})"
         )
         click.echo(f"   {hit.text}")
 

@@ -199,3 +199,21 @@ def test_build_reads_the_stored_articles(medline_kb: KnowledgeBase, tmp_path: Pa
     report = rebuilt.build()
     assert not report.failed and report.documents == 5
     assert rebuilt.manifest.documents == medline_kb.manifest.documents
+
+
+def test_cli_search_names_the_section(medline_kb: KnowledgeBase) -> None:
+    result = run_cli(
+        "search", "objective response rate", "--document", "pmid-29658856", "-k", "1", home=medline_kb.home
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Results section" in result.stdout.splitlines()[0]
+
+
+def test_force_adds_a_record_that_reports_no_trial(tmp_path: Path) -> None:
+    kb = KnowledgeBase(tmp_path / "kb")
+    refused = kb.ingest([REVIEW])
+    assert [o.status for o in refused.outcomes] == ["skipped"] and not kb.exists()
+    forced = kb.ingest([REVIEW], force=True)
+    assert [o.status for o in forced.outcomes] == ["added"]
+    rows = kb.select('SELECT ?g WHERE { ?p tkb:pmid "21376230" ; schema:genre "Review" }')
+    assert len(rows) == 1 and kb.validate().conforms

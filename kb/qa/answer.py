@@ -38,9 +38,14 @@ def answer_question(kb: QASource, question: str) -> Answer:
             from kb.qa.evidence_answer import answer_evidence_question
 
             evidence_answer = answer_evidence_question(kb, context, raw)
-            if evidence_answer is not None:
+            if evidence_answer is not None and not evidence_answer.abstained:
                 return evidence_answer
-            return _dispatch(kb, context, parsed, raw)
+            general = _dispatch(kb, context, parsed, raw)
+            # The evidence reader's abstention ("not stated for this arm") stands against a value read from
+            # a passage, which may be another endpoint's, but not against a fact the KB itself holds.
+            if evidence_answer is not None and (general.abstained or general.source_kind != "kb"):
+                return evidence_answer
+            return general
     except QueryTimeout:
         seconds = kb.settings.query_timeout
         return Answer.abstain(

@@ -20,6 +20,7 @@ KEYNOTE = MEDLINE / "keynote189.xml"
 SEVERAL = MEDLINE / "several.xml.gz"
 REVIEW = MEDLINE / "nontrial-review.xml"
 MALFORMED = MEDLINE / "malformed.xml"
+CORPUS_ZUMA3 = DATA / "corpus" / "zuma3-abstract.txt"
 
 
 def documents(path: Path) -> list[Document]:
@@ -106,7 +107,8 @@ def test_streaming_memory_stays_flat(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def medline_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
     kb = KnowledgeBase(tmp_path_factory.mktemp("medline") / "kb")
-    report = kb.ingest([KEYNOTE, SEVERAL, REVIEW, MALFORMED, UNSEEN / "keynote.txt"])
+    # The text versions of KEYNOTE-189 and ZUMA-3 too (ZUMA-3's cites the same DOI, dated by year only).
+    report = kb.ingest([KEYNOTE, SEVERAL, REVIEW, MALFORMED, UNSEEN / "keynote.txt", CORPUS_ZUMA3])
     statuses = {(o.path, o.status) for o in report.outcomes}
     assert ("pmid-21376230.xml", "skipped") in statuses
     assert (str(MALFORMED), "failed") in statuses
@@ -116,6 +118,7 @@ def medline_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
         "pmid-32786187",
         "pmid-31825192",
         "keynote",
+        "zuma3-abstract",
     }
     return kb
 
@@ -142,6 +145,20 @@ def test_fields_in_the_kb(medline_kb: KnowledgeBase) -> None:
              dcterms:isPartOf <https://w3id.org/trialkb/resource/document/pmid-29658856> }"""
     )
     assert {str(r["heading"]) for r in sections} == {"Background", "Methods", "Results", "Conclusions"}
+    assert medline_kb.validate().conforms
+
+
+def test_same_article_from_record_and_text_joins_by_doi(medline_kb: KnowledgeBase) -> None:
+    """The record's publication is its own node (its issue date beside the text's year would be two dates
+    of one node); both carry the DOI and its https://doi.org/ IRI, which joins them."""
+    rows = medline_kb.select(
+        """SELECT ?p ?date WHERE { ?p tkb:doi "10.1016/S0140-6736(21)01222-8" ; schema:datePublished ?date }"""
+    )
+    assert sorted(str(r["date"]) for r in rows) == ["2021", "2021-08-07"]
+    joined = medline_kb.select(
+        """SELECT ?pmid WHERE { ?p schema:sameAs <https://doi.org/10.1016/S0140-6736(21)01222-8> ; tkb:pmid ?pmid }"""
+    )
+    assert [str(r["pmid"]) for r in joined] == ["34097852"]
     assert medline_kb.validate().conforms
 
 
@@ -197,7 +214,7 @@ def test_build_reads_the_stored_articles(medline_kb: KnowledgeBase, tmp_path: Pa
         shutil.copy(snapshot, home / snapshot.name)
     rebuilt = KnowledgeBase(home)
     report = rebuilt.build()
-    assert not report.failed and report.documents == 5
+    assert not report.failed and report.documents == 6
     assert rebuilt.manifest.documents == medline_kb.manifest.documents
 
 

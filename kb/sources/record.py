@@ -3,8 +3,8 @@
 The text is composed, not copied: the title on its own line, then each section (an abstract's labelled
 parts as "Results: ...", a full text's sections under their titles, figure and table captions, simple
 tables as one sentence per row), then a trailing metadata block ("Journal:", "Publication Date:",
-"DOI:", "Authors:", "Trial Registration:") in the keys `kb.ingest` knows. Offsets refer to that text;
-each body passage keeps the heading of the section it came from.
+"Authors:", "Trial Registration:") in the keys `kb.ingest` knows; the DOI is left to `kb.sources.rdf`.
+Offsets refer to that text; each body passage keeps the heading of the section it came from.
 """
 
 from __future__ import annotations
@@ -53,8 +53,10 @@ def _metadata_lines(record: ArticleRecord) -> list[str]:
         lines.append(f"Journal: {journal}")
     if record.published:
         lines.append(f"Publication Date: {record.published}")
-    if record.doi:
-        lines.append(f"DOI: {record.doi}")
+    # No "DOI:" line: the extractors would key the publication by its DOI, one node shared with any text
+    # that cites the same DOI, and the two dates (an issue date here, a year there) would be two values of
+    # schema:datePublished on one node. The record's publication is its own node; `kb.sources.rdf` gives
+    # it the DOI and the https://doi.org/ IRI (schema:sameAs) through which the two join.
     if record.authors:
         named = ", ".join(record.authors[:MAX_AUTHORS])
         lines.append(f"Authors: {named}" + (", et al." if len(record.authors) > MAX_AUTHORS else ""))

@@ -1,7 +1,9 @@
 """PassageIndex: passages searchable by meaning (dense vectors) and by exact term (BM25), fused by score.
 
 The public API of the search package. An index holds its passage records, so a search result needs
-nothing else; it is saved to a directory with a manifest and verified when loaded.
+nothing else; it is saved to a directory with a manifest and verified when loaded. The dense vectors are
+kept by a `PassageVectors` store: FAISS in the same directory (the default), or a vector database
+(`search.milvus_index`) that records the content hash it was written for.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 
 from search.embedder import Embedder
-from search.errors import CorruptIndex
+from search.errors import CorruptIndex, StaleIndex
 from search.fusion import DEFAULT_RRF_K, reciprocal_rank_fusion, score_fusion
 from search.keyword import KeywordIndex
 from search.manifest import MANIFEST_FILE, IndexManifest, describe_files, verify_index
@@ -26,14 +28,16 @@ from search.storage import atomic_directory
 from search.vector_index import (
     DEFAULT_EXACT_THRESHOLD,
     HNSW_EF_SEARCH,
-    VectorIndex,
-    build_vector_index,
-    load_vector_index,
+    VECTORS_FILE,
+    FaissPassageVectors,
+    PassageVectors,
 )
 
 RECORDS_FILE = "records.jsonl"
-VECTORS_FILE = "vectors.faiss"
 KEYWORD_DIRECTORY = "keyword"
+
+# The manifest's index_kind when the vectors are in FAISS files in the index directory.
+FAISS_KINDS = frozenset({"flat", "hnsw"})
 
 SearchMode = Literal["fused", "dense", "bm25"]
 # "score": normalised score fusion (the default, see search/fusion.py for why); "rank": reciprocal rank.
@@ -110,7 +114,9 @@ class PassageIndex:
         fusion: Fusion = "score",
         rrf_k: int = DEFAULT_RRF_K,
         fusion_weights: Mapping[str, float] | None = None,
+        vector_store: PassageVectors | None = None,
     ) -> None:
+        """``vector_store`` keeps the dense vectors elsewhere (a vector database); by default FAISS."""
         if fusion not in ("score", "rank"):
             raise ValueError(f"unknown fusion {fusion!r}: use 'score' or 'rank'")
         self.embedder = embedder
@@ -121,8 +127,10 @@ class PassageIndex:
         self.fusion_weights = dict(fusion_weights) if fusion_weights else None
         self._records: list[PassageRecord] = []
         self._positions: dict[str, int] = {}
-        self._vectors: VectorIndex = build_vector_index(
-            np.zeros((0, embedder.dimension), dtype=np.float32), exact_threshold, ef_search
+        self._vectors: PassageVectors = (
+            vector_store
+            if vector_store is not None
+            else FaissPassageVectors(embedder.dimension, exact_threshold, ef_search)
         )
         self._keyword: KeywordIndex | None = KeywordIndex.from_tokens([])
         self._metadata_index: dict[tuple[str, str], list[int]] | None = None
@@ -131,8 +139,9 @@ class PassageIndex:
 
     @classmethod
     def build(cls, records: Iterable[PassageRecord], embedder: Embedder, **options: Any) -> PassageIndex:
-        """A new index of ``records`` (embedded in batches)."""
+        """A new index of ``records`` (embedded in batches); a given vector store is emptied first."""
         index = cls(embedder, **options)
+        index._vectors.clear()
         index.add(records)
         return index
 
@@ -147,10 +156,9 @@ class PassageIndex:
         reused: dict[str, np.ndarray] = {}
         replaced = [record_id for record_id in incoming if record_id in self._positions]
         if replaced:
-            old_positions = [self._positions[record_id] for record_id in replaced]
-            old_vectors = self._vectors_at(old_positions)
-            for record_id, position, vector in zip(replaced, old_positions, old_vectors, strict=True):
-                if self._records[position].text == incoming[record_id].text:
+            old_vectors = self._vectors.fetch(replaced)
+            for record_id, vector in zip(replaced, old_vectors, strict=True):
+                if self._records[self._positions[record_id]].text == incoming[record_id].text:
                     reused[record_id] = vector
             self.remove(replaced)
         new_records = list(incoming.values())
@@ -168,13 +176,11 @@ class PassageIndex:
         return len(to_embed)
 
     def _append(self, records: list[PassageRecord], vectors: np.ndarray) -> None:
-        total = len(self._records) + len(records)
-        if self._vectors.kind == "flat" and total >= self.exact_threshold:
-            # Crossing the size threshold: move every vector to the approximate index.
-            all_vectors = np.concatenate([self._vectors.vectors(), vectors])
-            self._vectors = build_vector_index(all_vectors, self.exact_threshold, self.ef_search)
-        else:
-            self._vectors.add(vectors)
+        self._vectors.upsert(
+            [record.id for record in records],
+            vectors,
+            [record.metadata.get("document", "") for record in records],
+        )
         for record in records:
             self._positions[record.id] = len(self._records)
             self._records.append(record)
@@ -189,17 +195,11 @@ class PassageIndex:
         if not doomed:
             return 0
         keep = [position for position, record in enumerate(self._records) if record.id not in doomed]
-        vectors = self._vectors_at(keep)
+        self._vectors.delete(doomed)
         self._records = [self._records[position] for position in keep]
         self._positions = {record.id: position for position, record in enumerate(self._records)}
-        self._vectors = build_vector_index(vectors, self.exact_threshold, self.ef_search)
         self._invalidate()
         return len(doomed)
-
-    def _vectors_at(self, positions: Sequence[int]) -> np.ndarray:
-        if not positions:
-            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
-        return self._vectors.vectors()[np.asarray(positions, dtype=np.int64)]
 
     def _invalidate(self) -> None:
         # BM25 weights depend on the whole collection, so the keyword index is rebuilt (cheaply, no
@@ -291,10 +291,10 @@ class PassageIndex:
         query_vectors = None
         if mode in ("fused", "dense"):
             query_vectors = self.embedder.encode(list(queries))
-            scores, positions = self._vectors.search(query_vectors, min(depth, len(self)), allowed)
+            allowed_ids = None if allowed is None else [self._records[p].id for p in allowed]
+            found = self._vectors.search(query_vectors, min(depth, len(self)), allowed_ids)
             dense = [
-                [(int(p), float(s)) for p, s in zip(row_positions, row_scores, strict=True) if p >= 0]
-                for row_positions, row_scores in zip(positions, scores, strict=True)
+                [(self._positions[i], score) for i, score in row if i in self._positions] for row in found
             ]
         keyword: list[list[tuple[int, float]]] = [[] for _ in queries]
         keyword_scores: list[np.ndarray] = []
@@ -329,7 +329,9 @@ class PassageIndex:
         in_keyword = {position for position, _ in keyword}
         dense_missing = [position for position, _ in keyword if position not in in_dense]
         keyword_missing = [position for position, _ in dense if position not in in_keyword]
-        similarities = self._vectors.similarities(query_vector, dense_missing)
+        similarities = self._vectors.similarities(
+            query_vector, [self._records[position].id for position in dense_missing]
+        )
         return {
             DENSE: {p: float(s) for p, s in zip(dense_missing, similarities, strict=True)},
             BM25: {p: float(keyword_scores[p]) for p in keyword_missing},
@@ -395,7 +397,7 @@ class PassageIndex:
                 for record in self._records:
                     handle.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
             try:
-                self._vectors.save(staging / VECTORS_FILE)
+                self._vectors.persist(staging, content_hash)
             except RuntimeError as error:
                 # FAISS reports a failed write (disk full, file too large) as RuntimeError: make it the
                 # OSError it is, so callers handle every failed write of the index alike.
@@ -430,7 +432,8 @@ class PassageIndex:
         Raises ``IndexNotFound`` (nothing there), ``StaleIndex`` (built from other content, i.e. the
         manifest's content hash is not ``expected_content_hash``, or with another model) or
         ``CorruptIndex`` (a file missing, truncated or altered, or an unreadable manifest).
-        ``expected_content_hash=None`` skips the staleness check.
+        ``expected_content_hash=None`` skips the staleness check. With a ``vector_store`` option the
+        vectors are that store's, which must hold them for the manifest's content hash.
         """
         directory = Path(directory)
         manifest = verify_index(
@@ -441,13 +444,28 @@ class PassageIndex:
             check_checksums=check_checksums,
         )
         index = cls(embedder, **options)
+        external = options.get("vector_store") is not None
+        if manifest.index_kind not in ({index._vectors.kind} if external else FAISS_KINDS):
+            raise StaleIndex(
+                f"the search index at {directory} keeps its vectors in {manifest.index_kind}, "
+                f"not {index._vectors.kind if external else 'FAISS files'}: rebuild it"
+            )
         try:
             with (directory / RECORDS_FILE).open(encoding="utf-8") as handle:
                 records = [
                     PassageRecord(item["id"], item["text"], item.get("metadata", {}))
                     for item in map(json.loads, handle)
                 ]
-            vectors = load_vector_index(directory / VECTORS_FILE, index.ef_search)
+            if external:
+                vectors = index._vectors
+                vectors.verify(manifest.content_hash, manifest.count)
+            else:
+                vectors = FaissPassageVectors.load(
+                    directory / VECTORS_FILE,
+                    [record.id for record in records],
+                    index.exact_threshold,
+                    index.ef_search,
+                )
             keyword = KeywordIndex.load(directory / KEYWORD_DIRECTORY)
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
             raise CorruptIndex(f"the search index at {directory} cannot be read: {error}") from error

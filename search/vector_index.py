@@ -1,18 +1,22 @@
 """Vector indexes behind one interface: exact inner product (FAISS flat) and approximate (FAISS HNSW).
 
-Vectors are expected L2-normalised, so inner product is cosine similarity. Positions are the order in
-which vectors were added (0, 1, 2, ...); the caller maps them to its own ids.
+Vectors are expected L2-normalised, so inner product is cosine similarity. A `VectorIndex` addresses
+vectors by position (the order in which they were added). A `PassageVectors` store addresses them by
+passage id: what `PassageIndex` uses, with two implementations, `FaissPassageVectors` here (the vectors
+in a file of the index directory, the default) and `search.milvus_index.MilvusPassageVectors` (a Milvus
+collection, Milvus Lite or a server).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 DEFAULT_EXACT_THRESHOLD = 20_000
+VECTORS_FILE = "vectors.faiss"
 DEFAULT_DIMENSION = 384  # all-MiniLM-L6-v2
 # Below this many allowed positions, a filtered HNSW search is done exactly over the subset.
 EXACT_FILTER_LIMIT = 5_000
@@ -216,3 +220,159 @@ def build_vector_index(
     index = make_vector_index(len(vectors), threshold, dimension=vectors.shape[1], ef_search=ef_search)
     index.add(vectors)
     return index
+
+
+class VectorStoreUnavailable(Exception):
+    """The vector database cannot be used: bad URI, unreachable, a client package missing, a failed call.
+
+    Not a `SearchIndexError`: rebuilding the index would not help, the user must fix the URI or the server.
+    """
+
+
+class PassageVectors(Protocol):
+    """Passage vectors keyed by passage id, each with the id of its document: what `PassageIndex` needs."""
+
+    dimension: int
+
+    @property
+    def kind(self) -> str:
+        """What holds the vectors: "flat" or "hnsw" (FAISS), "milvus"; the manifest's ``index_kind``."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, documents: Sequence[str]) -> None:
+        """Store these vectors; an id already stored is replaced (so a retried batch doubles nothing)."""
+        ...
+
+    def delete(self, ids: Collection[str]) -> None: ...
+
+    def clear(self) -> None:
+        """Remove every vector (a rebuild starts from nothing)."""
+        ...
+
+    def fetch(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of ``ids``, in that order (all must be stored)."""
+        ...
+
+    def search(
+        self, query_vectors: np.ndarray, k: int, allowed: Sequence[str] | None = None
+    ) -> list[list[tuple[str, float]]]:
+        """For each query, up to ``k`` (passage id, inner product), best first; ``allowed`` restricts the
+        candidates to those ids (a metadata filter)."""
+        ...
+
+    def similarities(self, query_vector: np.ndarray, ids: Sequence[str]) -> np.ndarray:
+        """Inner product of one query vector with the vectors of ``ids`` (exact, in that order)."""
+        ...
+
+    def persist(self, directory: Path, content_hash: str) -> None:
+        """Make the vectors durable for an index saved to ``directory`` from content ``content_hash``: a
+        file there (FAISS), or a flush and the hash recorded in the database (Milvus)."""
+        ...
+
+    def verify(self, content_hash: str, count: int) -> None:
+        """Raise `StaleIndex` unless the store holds ``count`` vectors written for ``content_hash``."""
+        ...
+
+
+class FaissPassageVectors:
+    """Passage vectors in a FAISS index (flat, HNSW from ``exact_threshold`` vectors), saved as one file.
+
+    Position i of the FAISS index holds the vector of the i-th id; ids keep the order they were added in,
+    and a deletion compacts them (rebuilding the FAISS index from the vectors kept, no re-embedding).
+    """
+
+    def __init__(
+        self,
+        dimension: int,
+        exact_threshold: int = DEFAULT_EXACT_THRESHOLD,
+        ef_search: int = HNSW_EF_SEARCH,
+        *,
+        index: VectorIndex | None = None,
+        ids: Sequence[str] = (),
+    ) -> None:
+        self.dimension = dimension
+        self.exact_threshold = exact_threshold
+        self.ef_search = ef_search
+        self._index = index if index is not None else self._build(np.zeros((0, dimension), dtype=np.float32))
+        self._ids = list(ids)
+        # A count that differs from the index's is reported by the caller (a damaged index directory).
+        self._positions = {passage_id: position for position, passage_id in enumerate(self._ids)}
+
+    @classmethod
+    def load(
+        cls,
+        path: Path,
+        ids: Sequence[str],
+        exact_threshold: int = DEFAULT_EXACT_THRESHOLD,
+        ef_search: int = HNSW_EF_SEARCH,
+    ) -> FaissPassageVectors:
+        """Read a file written by `persist`; ``ids`` are the passage ids in the order they were added."""
+        index = load_vector_index(path, ef_search)
+        return cls(index.dimension, exact_threshold, ef_search, index=index, ids=ids)
+
+    def _build(self, vectors: np.ndarray) -> VectorIndex:
+        return build_vector_index(vectors, self.exact_threshold, self.ef_search)
+
+    @property
+    def kind(self) -> str:
+        return self._index.kind
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, documents: Sequence[str]) -> None:
+        matrix = _as_matrix(vectors, self.dimension)
+        if len(ids) != len(matrix):
+            raise ValueError(f"{len(ids)} ids for {len(matrix)} vectors")
+        self.delete([passage_id for passage_id in ids if passage_id in self._positions])
+        if self._index.kind == "flat" and len(self._ids) + len(ids) >= self.exact_threshold:
+            # Crossing the size threshold: move every vector to the approximate index.
+            self._index = self._build(np.concatenate([self._index.vectors(), matrix]))
+        else:
+            self._index.add(matrix)
+        for passage_id in ids:
+            self._positions[passage_id] = len(self._ids)
+            self._ids.append(passage_id)
+
+    def delete(self, ids: Collection[str]) -> None:
+        doomed = {passage_id for passage_id in ids if passage_id in self._positions}
+        if not doomed:
+            return
+        keep = [position for position, passage_id in enumerate(self._ids) if passage_id not in doomed]
+        vectors = self._index.vectors()[np.asarray(keep, dtype=np.int64)]
+        self._ids = [self._ids[position] for position in keep]
+        self._positions = {passage_id: position for position, passage_id in enumerate(self._ids)}
+        self._index = self._build(vectors)
+
+    def clear(self) -> None:
+        self._ids, self._positions = [], {}
+        self._index = self._build(np.zeros((0, self.dimension), dtype=np.float32))
+
+    def fetch(self, ids: Sequence[str]) -> np.ndarray:
+        if not ids:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._index.vectors()[np.asarray([self._positions[i] for i in ids], dtype=np.int64)]
+
+    def search(
+        self, query_vectors: np.ndarray, k: int, allowed: Sequence[str] | None = None
+    ) -> list[list[tuple[str, float]]]:
+        positions_allowed = None
+        if allowed is not None:
+            positions_allowed = sorted(self._positions[i] for i in allowed if i in self._positions)
+        scores, positions = self._index.search(query_vectors, k, positions_allowed)
+        return [
+            [(self._ids[p], float(s)) for p, s in zip(row_positions, row_scores, strict=True) if p >= 0]
+            for row_positions, row_scores in zip(positions, scores, strict=True)
+        ]
+
+    def similarities(self, query_vector: np.ndarray, ids: Sequence[str]) -> np.ndarray:
+        return self._index.similarities(query_vector, [self._positions[i] for i in ids])
+
+    def persist(self, directory: Path, content_hash: str) -> None:
+        self._index.save(Path(directory) / VECTORS_FILE)
+
+    def verify(self, content_hash: str, count: int) -> None:
+        # The file is in the index directory, checked against the manifest's checksums and count.
+        return None

@@ -26,11 +26,12 @@ class Batch:
 
     documents: list[tuple[str, Document]] = field(default_factory=list)
     failures: list[SourceFailure] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)  # bytes of the whole input read when each was read
 
 
 @dataclass(frozen=True)
 class IngestProgress:
-    """How far a run has got: articles read, bytes of the input read, and the time taken."""
+    """How far a run has got: articles done, bytes of the input read up to the last of them, and the time."""
 
     articles: int
     position: int
@@ -49,7 +50,7 @@ class IngestProgress:
 
     def line(self) -> str:
         """ "1,200 articles, 23.5/s, 41%, 2 min 5 s left" (on a terminal)."""
-        text = f"{self.articles:,} articles, {self.rate:.1f}/s"
+        text = f"{self.articles:,} article{'' if self.articles == 1 else 's'}, {self.rate:.1f}/s"
         if self.size:
             text += f", {100 * min(self.position, self.size) / self.size:.0f}%"
         left = self.seconds_left
@@ -71,9 +72,9 @@ class BatchReader:
         self.articles = 0
         self.started = time.monotonic()
 
-    def progress(self) -> IngestProgress:
-        position = self.done + (self.current.position if self.current else 0)
-        return IngestProgress(self.articles, position, self.total, time.monotonic() - self.started)
+    def progress(self, articles: int, position: int) -> IngestProgress:
+        """The run's progress once ``articles`` are done, the last of them read at ``position``."""
+        return IngestProgress(articles, position, self.total, time.monotonic() - self.started)
 
     def __iter__(self) -> Iterator[Batch]:
         batch = Batch()
@@ -85,6 +86,7 @@ class BatchReader:
                     continue
                 self.articles += 1
                 batch.documents.append((file.name, item))
+                batch.positions.append(self.done + file.position)
                 if len(batch.documents) >= self.size:
                     yield batch
                     batch = Batch()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -175,21 +176,29 @@ class KnowledgeBase:
         under the writer lock: sources, snapshot, index and manifest together (`kb.store`). A load stopped at
         any point keeps its committed batches; run again, they are `unchanged` and the rest is added. When no
         file can be added nothing is written, not even a new KB directory."""
-        from kb.bulk import DEFAULT_BATCH_SIZE, BatchReader
+        from kb.bulk import DEFAULT_BATCH_SIZE, Batch, BatchReader
 
         reader = BatchReader(paths, batch_size or DEFAULT_BATCH_SIZE)
         outcomes: list[IngestOutcome] = []
         manifest = self.directory.read_manifest() if self.exists() else None
+        done = 0
+
+        def tick(batch: Batch, index: int) -> None:
+            nonlocal done
+            done += 1
+            state = reader.progress(done, batch.positions[index])
+            if progress:
+                progress("ingesting", state.position, state.size)
+            if on_progress:
+                on_progress(state)
+
         for number, batch in enumerate(reader, 1):
             outcomes += [IngestOutcome(f.origin, "failed", f.reason, origin=f.origin) for f in batch.failures]
             if batch.documents:
-                done, manifest = self._ingest_batch(batch.documents, force, number, manifest)
-                outcomes += done
-            if progress:
-                state = reader.progress()
-                progress("ingesting", state.position, state.size)
-            if on_progress:
-                on_progress(reader.progress())
+                added, manifest = self._ingest_batch(
+                    batch.documents, force, number, manifest, functools.partial(tick, batch)
+                )
+                outcomes += added
         return self._report(paths, outcomes, manifest)
 
     def _ingest_batch(
@@ -198,6 +207,7 @@ class KnowledgeBase:
         force: bool,
         number: int,
         committed: Manifest | None,
+        tick: Callable[[int], None] | None = None,
     ) -> tuple[list[IngestOutcome], Manifest | None]:
         """Extract and commit one batch of documents (``(origin, document)`` pairs); returns its outcomes and the
         manifest after it."""
@@ -212,13 +222,14 @@ class KnowledgeBase:
         skipped: dict[int, str] = {}
         for index, (_origin, document) in enumerate(batch):
             known = before.get(document.id)
-            if known is not None and known.sha256 == document.sha256:
-                continue
-            reason = None if force else skip_reason(document)
-            if reason is not None:
-                skipped[index] = reason
-            else:
-                extracted[index] = self._extract(document, force)
+            if known is None or known.sha256 != document.sha256:
+                reason = None if force else skip_reason(document)
+                if reason is not None:
+                    skipped[index] = reason
+                else:
+                    extracted[index] = self._extract(document, force)
+            if tick:
+                tick(index)
         wanted = [item for item in extracted.values() if item.graph is not None]
         if not wanted and not any(document.id in before for _, document in batch):
             # Nothing to add and nothing to report as unchanged: leave the directory as it is (or absent).

@@ -155,3 +155,11 @@ def test_stopped_from_outside_resumes(
     """kill -9 or Ctrl-C at whatever point the load has reached once its first batch is committed."""
     home, committed = _stop_after_first_batch(tmp_path, baseline, how)
     resume_and_check(home, committed, uninterrupted)
+
+
+def test_progress_line() -> None:
+    """Articles, rate and time left, from the share of the input read (a .gz file: compressed bytes)."""
+    from kb.bulk import IngestProgress
+
+    assert IngestProgress(1_200, 40, 100, 60.0).line() == "1,200 articles, 20.0/s, 40%, 1 min 30 s left"
+    assert IngestProgress(1, 100, 100, 2.0).line() == "1 article, 0.5/s, 100%"

@@ -15,10 +15,10 @@ from kb.errors import TrialKBError
 class Context:
     """What every command gets: the chosen KB directory, settings, output options."""
 
-    def __init__(self, home: Path | None, quiet: bool) -> None:
+    def __init__(self, home: Path | None, quiet: bool, vectors: str | None = None) -> None:
         from kb.settings import Settings
 
-        self.settings = Settings()
+        self.settings = Settings(vectors=vectors) if vectors else Settings()
         self.home = home
         self.quiet = quiet
         self._kb: Any = None
@@ -69,12 +69,18 @@ def print_json(data: Any) -> None:
     envvar="TRIALKB_HOME",
     help="Knowledge base directory (default: the bundled KB built from the seed). Env: TRIALKB_HOME.",
 )
+@click.option(
+    "--vectors",
+    metavar="URI",
+    help="Keep the passage vectors in Milvus: a Milvus Lite file (PATH.db) or a server (http://host:19530); "
+    "default: FAISS files in the KB. Env: TRIALKB_VECTORS.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.version_option(package_name="trialkb")
 @click.pass_context
-def cli(ctx: click.Context, home: Path | None, quiet: bool) -> None:
+def cli(ctx: click.Context, home: Path | None, vectors: str | None, quiet: bool) -> None:
     """TrialKB: a knowledge base of clinical-trial publications, with SPARQL, search and questions."""
-    ctx.obj = Context(home, quiet)
+    ctx.obj = Context(home, quiet, vectors)
 
 
 @cli.command()

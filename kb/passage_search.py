@@ -2,15 +2,19 @@
 
 The index lives in ``<home>/index`` keyed on the KB's content hash. A stale or damaged index is never
 used: it is rebuilt (with a message on standard error) or, where the KB directory is read-only,
-reported with what to run.
+reported with what to run. With ``TRIALKB_VECTORS`` (``--vectors URI``) the dense vectors live in a Milvus
+collection named after the KB home instead of a FAISS file; records and BM25 stay in ``<home>/index``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import hashlib
 import re
 import sys
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
     from kb.qa.port import SearchSource
     from search.embedder import Embedder
     from search.passage_index import PassageIndex, PassageRecord, SearchHit, SearchMode
+    from search.vector_index import PassageVectors
 
 PASSAGES_QUERY = """
 SELECT ?passage ?text ?start ?end ?ordinal ?section ?heading ?document WHERE {
@@ -65,6 +70,40 @@ class SearchUnavailable(TrialKBError):
     """The search index cannot be used (stale or damaged and cannot be rebuilt here)."""
 
     status = 503
+
+
+@contextlib.contextmanager
+def vector_database_errors() -> Iterator[None]:
+    """A vector database that cannot be used (bad URI, down, client missing) is one clear error."""
+    from search.vector_index import VectorStoreUnavailable
+
+    try:
+        yield
+    except VectorStoreUnavailable as error:
+        raise SearchUnavailable(str(error)) from None
+
+
+def vector_collection(home: Path) -> str:
+    """The Milvus collection of the KB at ``home``: one per KB directory (Milvus names allow [A-Za-z0-9_])."""
+    return "trialkb_" + hashlib.sha256(str(Path(home).resolve()).encode("utf-8")).hexdigest()[:20]
+
+
+def vector_store_for(kb: SearchSource, dimension: int) -> PassageVectors | None:
+    """The vector database the settings name (``TRIALKB_VECTORS``), connected once per KB object; None
+    for the default, FAISS files in the index directory."""
+    uri = kb.settings.vectors
+    if not uri:
+        return None
+    from search.milvus_index import MilvusPassageVectors
+
+    cached = getattr(kb, "_vector_store", None)
+    if cached is not None and cached[0] == uri:
+        store: MilvusPassageVectors = cached[1]
+    else:
+        store = MilvusPassageVectors(uri, vector_collection(kb.home), dimension)
+        kb._vector_store = (uri, store)  # type: ignore[attr-defined]
+    store.content_hash = kb.manifest.sha256  # rows written now are for this content
+    return store
 
 
 def onnx_dir(kb: SearchSource) -> Path:
@@ -223,49 +262,56 @@ def update_index(kb: SearchSource, rebuild: bool = False) -> PassageIndex:
 
     embedder = embedder_for(kb, for_build=True)
     records = passage_records(kb)
-    index: PassageIndex | None = None
-    if not rebuild:
-        try:
-            index = PassageIndex.load(
-                kb.directory.index_dir, embedder, None, exact_threshold=kb.settings.exact_index_limit
-            )
-        except SearchIndexError:
-            index = None
-    if index is None:
-        index = PassageIndex.build(records, embedder, exact_threshold=kb.settings.exact_index_limit)
-    else:
-        wanted = {record.id for record in records}
-        index.remove(lambda record: record.id not in wanted)
-        index.add(records)  # unchanged texts keep their vectors
-    index.save(kb.directory.index_dir, kb.manifest.sha256)
+    with vector_database_errors():
+        store = vector_store_for(kb, embedder.dimension)
+        options: dict[str, Any] = {"exact_threshold": kb.settings.exact_index_limit, "vector_store": store}
+        index: PassageIndex | None = None
+        if not rebuild:
+            try:
+                index = PassageIndex.load(kb.directory.index_dir, embedder, None, **options)
+            except SearchIndexError:
+                index = None
+        if index is None:
+            index = PassageIndex.build(records, embedder, **options)
+        else:
+            wanted = {record.id for record in records}
+            index.remove(lambda record: record.id not in wanted)
+            if store is not None:
+                # A database keeps what is unchanged where it is: only new or changed passages are written.
+                records = [r for r in records if r.id not in index or index.get(r.id) != r]
+            index.add(records)  # unchanged texts keep their vectors
+        index.save(kb.directory.index_dir, kb.manifest.sha256)
     kb._passage_index = (kb.manifest.sha256, index)  # type: ignore[attr-defined]
     return index
 
 
 def load_index(kb: SearchSource) -> PassageIndex:
     """The verified index for the KB's current content; rebuilt when stale or damaged."""
-    from search.errors import SearchIndexError
-    from search.passage_index import PassageIndex
 
     content = kb.manifest.sha256
     cached = getattr(kb, "_passage_index", None)
     if cached is not None and cached[0] == content:
         return cached[1]  # type: ignore[no-any-return]
     embedder = embedder_for(kb)
+    with vector_database_errors():
+        index = _load_or_rebuild(kb, embedder, content)
+    kb._passage_index = (content, index)  # type: ignore[attr-defined]
+    return index
+
+
+def _load_or_rebuild(kb: SearchSource, embedder: Embedder, content: str) -> PassageIndex:
+    from search.errors import SearchIndexError
+    from search.passage_index import PassageIndex
+
+    store = vector_store_for(kb, embedder.dimension)
+    options: dict[str, Any] = {"exact_threshold": kb.settings.exact_index_limit, "vector_store": store}
     try:
-        index = PassageIndex.load(
-            kb.directory.index_dir, embedder, content, exact_threshold=kb.settings.exact_index_limit
-        )
+        index = PassageIndex.load(kb.directory.index_dir, embedder, content, **options)
     except SearchIndexError as error:
         try:
             with kb.directory.write_lock(kb.settings.lock_timeout):
                 try:  # a writer may have brought it up to date while this process waited for the lock
-                    index = PassageIndex.load(
-                        kb.directory.index_dir,
-                        embedder,
-                        content,
-                        exact_threshold=kb.settings.exact_index_limit,
-                    )
+                    index = PassageIndex.load(kb.directory.index_dir, embedder, content, **options)
                 except SearchIndexError:
                     index = update_index(kb, rebuild=True)
                     # Said once it is done: when the rebuild fails, the error alone is the one line.
@@ -278,7 +324,6 @@ def load_index(kb: SearchSource) -> PassageIndex:
                 f"the search index of {kb.home} is stale or damaged ({error}) and cannot be rebuilt here "
                 f"({reason}); free space or fix permissions, then run `trialkb --home {kb.home} build`"
             ) from None
-    kb._passage_index = (content, index)  # type: ignore[attr-defined]
     return index
 
 
@@ -301,6 +346,19 @@ def search_passages(
     with the lexicon's names of the entities it mentions (`keyword_query`), or ``keyword_text`` when
     given. Both apply in every mode.
     """
+    with vector_database_errors():
+        return _search(kb, text, k, document, trial, mode, keyword_text)
+
+
+def _search(
+    kb: SearchSource,
+    text: str,
+    k: int,
+    document: str | None,
+    trial: str | None,
+    mode: str,
+    keyword_text: str | None,
+) -> list[SearchHit]:
     index = load_index(kb)
     k = max(1, min(k, 100))
     filters: dict[str, Any] = {}

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     exact_index_limit: int = Field(
         20_000, description="Passage count up to which search uses an exact vector index; above it HNSW."
     )
+    vectors: str | None = Field(
+        None,
+        description="Vector database for the passage vectors, a URI as pymilvus.MilvusClient takes it (a path ending in .db: Milvus Lite; http://host:19530: a Milvus server); unset: FAISS files in the KB's index directory.",
+    )
     online: bool = Field(
         False,
         description="Allow fetching ClinicalTrials.gov records over the network (`trialkb link` without --record).",

@@ -92,9 +92,21 @@ def isolate_network() -> bool:
     return False
 
 
+def _address_space() -> int:
+    """This process's address-space size in bytes (0 where /proc is not there)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def _limit_memory(megabytes: int) -> None:
+    # The child is forked from whatever the caller had loaded (a test process with torch maps well over
+    # 2 GiB), so the cap bounds what the query may add, not the inherited address space: an absolute cap
+    # below that would fail every allocation.
     if megabytes > 0:
-        limit = megabytes * 1024 * 1024
+        limit = _address_space() + megabytes * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 

@@ -22,12 +22,19 @@ _COUNTS_TO = re.compile(
     rf"(?P<a>{NUMBER})\s+(?:{_PEOPLE}\s+)?(?:were\s+assigned\s+)?to\s+(?P<x>[\w-]+(?:\s+[\w-]+){{0,3}}?)\s*,?\s+and\s+"
     rf"(?P<b>{NUMBER})\s+(?:{_PEOPLE}\s+)?to\s+(?P<y>[\w-]+(?:\s+[\w-]+){{0,3}}?)(?=[;,.)]|$|\s+(?:group|arm))"
 )
-_ARM_COUNT = re.compile(rf"\(\s*(?P<n>{NUMBER})\s+{_PEOPLE}\s*\)")
+# An arm's size beside its description: "(334 patients)", or the usual "(n=201)" / "(N = 201)".
+_ARM_COUNT = re.compile(rf"\(\s*(?:(?P<n>{NUMBER})\s+{_PEOPLE}|[nN]\s*=\s*(?P<eq>\d[\d,]*))\s*\)")
 _ANALYSED = re.compile(
     rf"\b(?:analys[ie]s|population|set)\s+(?:included|comprised|consisted\s+of)\s+(?P<a>{NUMBER})\s+(?:{_PEOPLE}\s+)?in\s+"
     rf"the\s+(?P<x>[\w-]+(?:\s+[\w-]+){{0,2}}?)\s+(?:group|arm)\s*,?\s+and\s+(?P<b>{NUMBER})\s+(?:{_PEOPLE}\s+)?in\s+"
     rf"the\s+(?P<y>[\w-]+(?:\s+[\w-]+){{0,2}}?)\s+(?:group|arm)\b"
 )
+_BREAKDOWN = re.compile(
+    rf"(?P<total>{NUMBER})\s+(?:[\w-]+\s+){{0,2}}?{_PEOPLE}\s*\(\s*(?P<a>{NUMBER})\s+(?:{_PEOPLE}\s+)?in\s+"
+    rf"the\s+(?P<x>[\w-]+(?:\s+[\w-]+){{0,2}}?)\s+(?:group|arm)\s*,?\s+and\s+(?P<b>{NUMBER})\s+(?:{_PEOPLE}\s+)?in\s+"
+    rf"the\s+(?P<y>[\w-]+(?:\s+[\w-]+){{0,2}}?)\s+(?:group|arm)\s*\)"
+)
+"""A total broken down by group: "431 patients (286 in the A group and 145 in the B group)"."""
 _PLACEBO = re.compile(r"\bplacebo\b", re.IGNORECASE)
 _USUAL = re.compile(
     r"\b(?:usual|standard|routine)\s+(?:of\s+)?care\b|\bobservation\b|\bbest\s+supportive\s+care\b|\bno\s+(?:treatment|intervention)\b",
@@ -200,7 +207,7 @@ def _either(ctx: Context, passage: Passage, after: int, listed: bool = False) ->
         arm = _make_arm(ctx, passage, name, phrase, position, passage.start + s, passage.start + e)
         count = _ARM_COUNT.search(phrase)
         if count:
-            number = parse_int(count.group("n"))
+            number = parse_int(count.group("n") or count.group("eq"))
             if number:
                 ctx.add_value(arm, "randomizedCount", number, "integer", passage.start + s, passage.start + e)
 
@@ -226,7 +233,19 @@ def _counts_to(ctx: Context, passage: Passage) -> None:
 
 
 def _analysed(ctx: Context, passage: Passage) -> None:
-    """ "the efficacy analyses included 4187 patients in the A group and 4212 in the B group"."""
+    """ "the efficacy analyses included 4187 patients in the A group and 4212 in the B group"; a total broken
+    down by group (randomised for an intention-to-treat population, else analysed) when the parts add up."""
+    for match in _BREAKDOWN.finditer(passage.text):
+        total, first, second = (parse_int(match.group(g)) for g in ("total", "a", "b"))
+        if not total or not first or not second or first + second != total:
+            continue
+        before = passage.text[max(0, match.start() - 80) : match.start()]
+        randomised = re.search(r"intention[- ]to[- ]treat|randomi[sz]", before, re.IGNORECASE)
+        predicate = "randomizedCount" if randomised else "analyzedCount"
+        start, end = passage.start + match.start(), passage.start + match.end()
+        for side, size in (("x", first), ("y", second)):
+            arm = arm_for(ctx, match.group(side).lower(), "group", start, end, passage)
+            ctx.add_value(arm, predicate, size, "integer", start, end)
     for match in _ANALYSED.finditer(passage.text):
         start, end = passage.start + match.start(), passage.start + match.end()
         for side, number in (("x", match.group("a")), ("y", match.group("b"))):

@@ -38,6 +38,30 @@ _UNKNOWN_ORG = re.compile(
     r"(?:the\s+)?((?:[A-Z][\w&'\u2019.-]*)(?:\s+(?:(?:of|for|and|in|the|de|di|del|dell['\u2019]\w+|&)\s+)*[A-Z][\w&'\u2019.-]*)*)"
 )
 
+# A name whose words are listed with commas ends with the kind of body it is ("National Heart, Lung, and
+# Blood Institute"; "Patient-Centered Outcomes Research Institute" has none); a list of names does not.
+_CAPITALISED = r"[A-Z][\w&'\u2019.-]*"
+_COMMA_ORG = re.compile(
+    rf"(?:the\s+)?({_CAPITALISED}(?:\s+{_CAPITALISED})*(?:,\s+(?:and\s+|&\s+)?{_CAPITALISED}(?:\s+{_CAPITALISED})*)+"
+    rf"(?:\s+(?:of|for|on)\s+(?:the\s+)?{_CAPITALISED}(?:\s+(?:and\s+)?{_CAPITALISED})*)?)"
+)
+_BODY = re.compile(
+    r"\b(?:Institutes?|Council|Foundation|Association|Society|Agency|Administration|Consortium|Fund|Trust|"
+    r"Academy|Board|Commission|Ministry|Department|Service|Center|Centre|Network)"
+    r"(?:\s+(?:of|for|on)\s+(?:the\s+)?[A-Z][\w'\u2019.-]*(?:\s+(?:and\s+)?[A-Z][\w'\u2019.-]*)*)?$"
+)
+
+
+def _unknown_name(text: str, start: int) -> re.Match[str] | None:
+    """The unknown organization's name at ``start``: one with commas inside when it ends with the kind of body
+    it is, else the longest run of capitalised words (with "of", "and" and the like between them)."""
+    plain = _UNKNOWN_ORG.match(text, start)
+    listed = _COMMA_ORG.match(text, start)
+    if listed and _BODY.search(clean_name(listed.group(1))):
+        if plain is None or len(listed.group(1)) > len(plain.group(1)):
+            return listed
+    return plain
+
 
 def extract_organizations(ctx: Context) -> None:
     """Roles of organizations towards the trial, and the image credit of the source document."""
@@ -60,7 +84,7 @@ def extract_organizations(ctx: Context) -> None:
             ]
             listed, via = _listed(ctx, passage.start + region_start, orgs)
             if not listed and role != "researchers":
-                unknown = _UNKNOWN_ORG.match(passage.text, region_start + 1)
+                unknown = _unknown_name(passage.text, region_start + 1)
                 name = clean_name(unknown.group(1)) if unknown else ""
                 if unknown and len(name) > 3 and not _is_person(passage.text, unknown.start(1), name):
                     listed = _unknown_names(ctx, name, passage.start + unknown.start(1))
@@ -69,9 +93,37 @@ def extract_organizations(ctx: Context) -> None:
                 _assign(ctx, trial, org, role, via, clause_start, end)
 
 
+def _defined_abbreviations(text: str) -> dict[str, str]:
+    """Abbreviations the document defines for names: "National Heart, Lung, and Blood Institute (NHLBI)" (the
+    initials of the capitalised words before the brackets spell it)."""
+    found: dict[str, str] = {}
+    for match in re.finditer(r"\((?P<abbr>[A-Z]{2,10})\)", text):
+        abbreviation = match.group("abbr")
+        words = list(re.finditer(r"[A-Za-z][\w'\u2019-]*", text[max(0, match.start() - 160) : match.start()]))
+        initials = ""
+        for word in reversed(words):
+            token = word.group(0)
+            if token.lower() in {"of", "and", "for", "the", "on", "in"}:
+                continue
+            if not token[0].isupper():
+                break
+            initials = token[0] + initials
+            if initials == abbreviation:
+                offset = max(0, match.start() - 160) + word.start()
+                found[abbreviation] = clean_name(text[offset : match.start()].strip())
+                break
+            if not abbreviation.endswith(initials):
+                break
+    return found
+
+
 def _unknown_names(ctx: Context, name: str, start: int) -> list[tuple[Entity, int, int]]:
     """An unknown name, or a list of names ("Acme Pharma and AstraZeneca") when one of its parts is a known
-    organization; "Bill and Melinda Gates Foundation" stays one name, for its parts are no known organization."""
+    organization; "Bill and Melinda Gates Foundation" stays one name, for its parts are no known organization.
+    An abbreviation the document defines ("the NHLBI") is the organization it stands for."""
+    full = _defined_abbreviations(ctx.document.text).get(name)
+    if full is not None:
+        return [(Entity("Organization", slugify(full), full), start, start + len(name))]
     parts = [(m.group(0), m.start()) for m in re.finditer(r"[^,]+?(?=,?\s+and\s+|,\s+|$)", name)]
     parts = [(re.sub(r"^(?:and|the)\s+", "", p.strip()), s + len(p) - len(p.lstrip())) for p, s in parts]
     known = [ctx.lexicon.match_name("Organization", p) for p, _ in parts]

@@ -79,6 +79,25 @@ def _date(text: str) -> tuple[dt.date, int, int] | None:
     return None
 
 
+_PUBLISHED_TODAY = re.compile(r"\bpublished\s+(?:online\s+)?(?:today|this\s+morning)\b", re.I)
+"""A news item saying that the article it reports came out on the item's own date."""
+
+
+def _dateline(ctx: Context) -> tuple[dt.date, int, int] | None:
+    """The date of the document itself: its "Date:" metadata, else a date on a line of its own near the top
+    (a news release's dateline), with its span."""
+    news = _metadata(ctx, "News Publication Date", "Publication Date", "Date")
+    if news:
+        found = _date(news[2])
+        if found:
+            return found[0], news[1] + found[1], news[1] + found[2]
+    for passage in ctx.document.passages[:3]:
+        found = _date(passage.text)
+        if found and len(passage.text.strip()) <= found[2] - found[1] + 1:
+            return found[0], passage.start + found[1], passage.start + found[2]
+    return None
+
+
 def _metadata(ctx: Context, *keys: str) -> tuple[Passage, int, str] | None:
     """The metadata value for one of ``keys`` (first line): its passage, its offset and the value."""
     for key in keys:
@@ -155,17 +174,20 @@ def extract_publication(ctx: Context) -> None:
         ctx.add_value(
             publication, "firstAuthor", *first_author[:1], "string", first_author[1], first_author[2]
         )
+    dateline = _dateline(ctx)
+    today = next((m for p in ctx.passages() for m in _PUBLISHED_TODAY.finditer(p.text)), None)
+    if dateline is not None and today is not None and kind == "news release":
+        # "... the final report, published today in the journal": the article's date is the item's.
+        citation["schema:datePublished"] = (dateline[0], "date", dateline[1:])
     for predicate, (value, datatype, span) in citation.items():
         ctx.add_value(publication, predicate, value, datatype, *span)
 
 
 def _source_metadata(ctx: Context, source: Entity, kind: str) -> None:
-    news = _metadata(ctx, "News Publication Date", "Publication Date", "Date")
-    if news:
-        found = _date(news[2])
-        if found:
-            date, start, end = found
-            ctx.add_value(source, "schema:datePublished", date, "date", news[1] + start, news[1] + end)
+    dateline = _dateline(ctx)
+    if dateline:
+        date, start, end = dateline
+        ctx.add_value(source, "schema:datePublished", date, "date", start, end)
     keywords = _metadata(ctx, "Keywords")
     if keywords:
         _, offset, value = keywords

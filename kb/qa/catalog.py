@@ -397,7 +397,7 @@ TIME_POINT = re.compile(
 )
 TREATMENT_PHASES = ("induction", "consolidation", "maintenance", "intensification", "conditioning", "salvage")
 YES_NO = re.compile(r"^(?:did|does|do|was|were|is|are|has|have|had|can|could|will)\b", re.IGNORECASE)
-_BETWEEN = r"(?:(?:clinical|of|the|other|all|different|phase|randomi[sz]ed|published|\d+|[0-9/]+|[a-z]+-?\d+)\s+){0,3}"
+_BETWEEN = r"(?:(?:clinical|of|the|other|all|both|these|those|two|three|four|several|different|phase|randomi[sz]ed|published|\d+|[0-9/]+|[a-z]+-?\d+)\s+){0,3}"
 ASKS_TRIALS = re.compile(
     rf"^(?:which|what|list|name|show|find|give me|how many)\s+{_BETWEEN}(?:trials?|studies)\b", re.IGNORECASE
 )
@@ -407,5 +407,17 @@ ASKS_DRUGS = re.compile(
     re.IGNORECASE,
 )
 # Properties that count a trial's patients: a question counting an endpoint's patients is not one of them.
+STOPPED_EARLY = re.compile(
+    r"\b(?:stop(?:ped|ping|s)?|terminat\w*|halt\w*|end(?:ed|s)?|clos\w*|discontinu\w*)\s+(?:\w+\s+)?early\b|"
+    r"\bearly\s+(?:stopping|termination|stop)\b",
+    re.IGNORECASE,
+)
+"""A trial stopped before its planned end: a design feature the extractor records, asked yes/no or in a list."""
+DESIGN_WORDS = re.compile(
+    rf"{STOPPED_EARLY.pattern}|\b(?:non[- ]?)?randomi[sz]ed\b|\bopen[- ]label\b|\b(?:double|single|triple)[- ]blind\w*|"
+    r"\bplacebo[- ]controlled\b|\bmulti-?cent(?:er|re)\b|\bsingle[- ](?:arm|group)\b",
+    re.IGNORECASE,
+)
+"""Design features a list of trials may be asked by ("Which trials were double-blind?")."""
 PATIENT_COUNTS = frozenset({"enrolled_count", "randomized_count", "treated_count"})
 COUNT = re.compile(r"^how many\b|\bnumber of\b", re.IGNORECASE)

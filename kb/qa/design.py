@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from kb.qa import execution, queries
 from kb.qa.answer import source_of
+from kb.qa.catalog import STOPPED_EARLY
 from kb.qa.evidence import pick, statements
 from kb.qa.linking import fold
 from kb.qa.model import Answer, AnswerValue, EvidenceSpan
@@ -46,6 +47,8 @@ _ASPECTS: tuple[tuple[re.Pattern[str], str, str | None], ...] = (
         _SINGLE_CENTRE,
     ),
     (re.compile(r"\bsingle[- ]cent\w*", re.I), _SINGLE_CENTRE, _MULTICENTRE),
+    # Stopped early is stated when it happened; its absence decides nothing (no "no" from silence).
+    (STOPPED_EARLY, r"^stopped early$", None),
 )
 
 
@@ -65,6 +68,24 @@ def asks_design(text: str) -> bool:
     for pattern, _, _ in _ASPECTS:
         rest = pattern.sub(" ", rest)
     return not re.sub(r"[^a-z0-9]+", " ", _FRAME.sub(" ", rest)).strip()
+
+
+def trials_with_features(kb: QASource, text: str, trials: set[str]) -> tuple[set[str], str] | None:
+    """Of ``trials``, those whose stated design features include every one the text asks for ("Which trials
+    were stopped early?"), with the query; None when the text asks for no design feature."""
+    asked = _asked(text)
+    if not asked or not trials:
+        return None
+    query = queries.property_query("trial", ("tkb:designFeature",), sorted(trials), [])
+    features: dict[str, list[str]] = {}
+    for row in execution.select(kb, query):
+        features.setdefault(str(row["trial"]), []).append(fold(str(row["value"])))
+    kept = {
+        trial
+        for trial, stated in features.items()
+        if all(any(re.search(yes, f) for f in stated) for yes, _ in asked)
+    }
+    return kept, query
 
 
 def _asked(text: str) -> list[tuple[str, str | None]]:

@@ -67,7 +67,10 @@ def answer_evidence_question(kb: QASource, context: QAContext, question: str) ->
     if asks_more:
         return _which_more(question, evidence)
     if _COUNT.search(question) and arm is not None and not asks_ae:
-        return _arm_count(question, evidence, arm)
+        # An arm's size, or nothing: the whole trial's enrolment is never one arm's count.
+        return _arm_count(question, evidence, arm) or Answer.abstain(
+            question, "not stated in the sources for this arm"
+        )
     if arm is not None:
         answer = _arm_value(question, evidence, arm, prefer_ae=bool(asks_ae))
         per_arm = [r for r in evidence.records if r.kind in {"arm value", "adverse event"}]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from kb.qa import catalog, execution, queries
-from kb.qa.meaning import Understanding, answer_type, meaning_kept, understand_meaning
+from kb.qa.meaning import PER_UNIT, Understanding, answer_type, meaning_kept, understand_meaning
 from kb.qa.readings import readings
 from kb.qa.understand import Question
 
@@ -90,8 +90,11 @@ def _interpret(source: QASource, q: Question) -> Interpretation:
             # "How many patients were over 75?", "... had breast cancer?" count a subgroup, never the whole
             # trial's patients.
             return Interpretation(None, kind, True)
-        types = next((r.answer_types for r in readings() if r.prop == q.prop.name), ("any",))
-        if kind in STRONG_TYPES and "any" not in types and kind not in types:
+        if q.prop.name in catalog.PATIENT_COUNTS and PER_UNIT.search(q.text):
+            # "How many CAR T cells per kg were infused?" asks a dose, never how many patients were treated.
+            q = replace(q, intent="none", prop=None)
+        types = next((r.answer_types for r in readings() if q.prop and r.prop == q.prop.name), ("any",))
+        if q.prop is not None and kind in STRONG_TYPES and "any" not in types and kind not in types:
             # The wording asks a rate (or a count, a date) the cue-matched property cannot give ("the
             # response rate in patients with prior malignancies" is no list of malignancies).
             q = replace(q, intent="none", prop=None)

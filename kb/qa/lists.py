@@ -90,6 +90,14 @@ def answer_list_trials(kb: QASource, context: QAContext, q: Question, raw: str) 
         query = queries.trials_with_query("organization", [str(entity.iri)])
         trials = {str(r["trial"]) for r in execution.select(kb, query)}
         selected = trials if selected is None else selected & trials
+    named_trials = [(m.start, m.end) for m in q.mentions if m.entity.kind == "ClinicalTrial"]
+    featured = design.trials_with_features(
+        kb, _without(q.text, named_trials), set(context.trials) if selected is None else selected
+    )
+    if featured is not None:  # "Which trials were stopped early?": by their stated design features
+        selected, query = featured
+        for trial in selected:
+            via.setdefault(trial, (trial, TKB + "designFeature"))
     if q.comparison is not None and q.endpoints:
         matched, query = _trials_by_outcome(kb, q)
         for trial, outcome in matched.items():

@@ -35,6 +35,14 @@ _KIND_WORDS = {
     "Biomarker": "the marker",
 }
 
+PER_UNIT = re.compile(
+    r"\bper\s+(?:kg|kilograms?|m2|m²|square\s+met(?:er|re)s?|body[- ]weight|dose|day|week)\b|"
+    r"\b(?:a|each)\s+(?:day|week)\b|"
+    r"/\s?(?:kg|m2|m²|day)\b",
+    re.I,
+)
+"""A quantity per unit of body weight, surface, dose or time."""
+
 # The answer type by the question's wording: general English interrogatives, first match wins.
 _ANSWER_TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("yesno", re.compile(r"^(?:did|does|do|was|were|is|are|has|have|had|can|could|will)\b", re.I)),
@@ -44,6 +52,9 @@ _ANSWER_TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(?:percent\w*|proportion|share|fraction|rate|%|how often|what part|what portion)\b", re.I
         ),
     ),
+    # "how many cells per kg", "how many mg per square metre": a quantity per unit (a dose, a rate), not a
+    # count of anything.
+    ("number", PER_UNIT),
     # "the number of patients" counts; "the NCT number of E1910" names an identifier.
     ("count", re.compile(r"\bhow many\b|\bnumber of (?:the )?[a-z-]+s\b|\bcount\b", re.I)),
     ("date", re.compile(r"^when\b|\bwhat (?:date|year|day|month)\b|\bwhen\b", re.I)),

@@ -140,6 +140,11 @@ def read(source: QASource, context: QAContext, q: Question, trials: list[str], k
         sentence = hit.text
         if hit.metadata.get("section") == "metadata" and kind not in METADATA_TYPES:
             continue  # a keyword list or a title states no value; credits, dates and authors it does
+        named_trials = {
+            m.entity.iri for m in context.index.find(sentence) if m.entity.kind == "ClinicalTrial"
+        }
+        if named_trials and trials[0] not in named_trials:
+            continue  # a sentence about another trial of the same document says nothing of this one
         where = _positions(sentence, focus, context)
         coverage = sum(weights[f] for f in where) / total
         dense = float(hit.retriever_scores.get("dense", 0.0)) if hit.retriever_scores else 0.0
@@ -155,6 +160,7 @@ def read(source: QASource, context: QAContext, q: Question, trials: list[str], k
             wanted = organisations_of_kind(source, q.text, iris) if iris else None
             if wanted is not None:
                 spans = [sp for sp in spans if sp.iri in wanted]
+        spans = _in_asking_clause(spans, sentence, where, weights)
         arms = [fold(m.surface) for m in q.mentions if m.entity.kind == "Arm"]
         if arms:  # a group's value only where its clause names that group (or all groups)
             spans = [s for s in spans if _names_group(fold(sentence), s.start, arms)]
@@ -274,6 +280,36 @@ def _names_group(folded: str, position: int, arms: list[str]) -> bool:
     start, end = clause_bounds(folded, position)
     clause = folded[start:end]
     return bool(_ALL_GROUPS.search(clause)) or any(arm in clause for arm in arms)
+
+
+_CLAUSE_SPLIT = re.compile(
+    r";|,(?!\d)|\b(?:and|but|while|whereas|compared\s+(?:with|to)|versus|vs\.?|than)\b", re.I
+)
+
+
+def _in_asking_clause(
+    spans: list[Span], sentence: str, where: dict[str, list[int]], weights: dict[str, float]
+) -> list[Span]:
+    """Of several values in a sentence, those whose clause names most of what is asked ("ILD occurred in
+    13.6% and led to death in 2.2%": a question about deaths is answered from the clause that says death).
+    What precedes the sentence's first value is the subject all its clauses share."""
+    if len(spans) < 2 or not where:
+        return spans
+    subject_end = min(s.start for s in spans)
+    bounds = [m.start() for m in _CLAUSE_SPLIT.finditer(sentence)]
+
+    def covered(span: Span) -> float:
+        start = max((b for b in bounds if b <= span.start), default=0)
+        end = min((b for b in bounds if b >= span.end), default=len(sentence))
+        return sum(
+            weights[f]
+            for f, positions in where.items()
+            if any(p < subject_end or start <= p < end for p in positions)
+        )
+
+    coverage = [covered(s) for s in spans]
+    best = max(coverage)
+    return [s for s, c in zip(spans, coverage, strict=True) if c >= best - 1e-9]
 
 
 def _distance(span: Span, position: int, sentence: str = "") -> int:

@@ -52,7 +52,25 @@ _QUANTITY = re.compile(
     r"(?:\s?(?:/|per)\s?(?:square met(?:er|re)s?|m2|m²|kg|kilograms?(?: of body weight)?|day|week|dose))?\b",
     re.I,
 )
+_PER = r"(?:\s?(?:/|per)\s?(?:square met(?:er|re)s?|m2|m²|kg|kilograms?(?: of body weight)?|day|week|dose))?"
+# Cell doses name the cells ("1 x 10^6 CAR T cells per kg").
+_CELL_DOSE = re.compile(
+    rf"(?<![\w.])\d+(?:\.\d+)?(?:\s?(?:x|×)\s?10\^?\d+)?\s+(?:[\w+-]+\s+){{0,3}}?cells{_PER}(?!\w)", re.I
+)
 _RATIO = re.compile(r"\b\d+:\d+\b")
+_UNITS = {
+    "kg": "kg", "kilogram": "kg", "kilograms": "kg", "m2": "m2", "m²": "m2", "square": "m2", "mg": "mg",
+    "milligram": "mg", "milligrams": "mg", "µg": "µg", "mcg": "µg", "microgram": "µg", "micrograms": "µg",
+    "ml": "ml", "cell": "cell", "cells": "cell", "day": "day", "days": "day", "week": "week",
+    "weeks": "week", "month": "month", "months": "month", "year": "year", "years": "year",
+}  # fmt: skip
+
+
+def units_in(text: str) -> set[str]:
+    """The units a text names (normalised: "per kilogram" and "/kg" are both kg)."""
+    return {_UNITS[w] for w in re.findall(r"[a-zµ²0-9]+", text.lower()) if w in _UNITS}
+
+
 _MONTHS = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|Jun(?:e)?|Jul(?:y)?|Aug(?:ust)?|"
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
@@ -62,8 +80,18 @@ _DATE = re.compile(
     rf"{_MONTHS} \d{{4}}|(?:19|20)\d\d)\b"
 )
 _PERSON = re.compile(
-    r"\b[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+)?(?: [A-Z][a-zA-Z'-]+)(?=,? (?:MD|PhD|DO|MBBS)\b)"
+    r"\b[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+)?(?: [A-Z][a-zA-Z'-]+)(?=,? (?:MD|M\.D\.|PhD|Ph\.D\.|DO|MBBS)(?!\w))"
     r"|\b[A-Z][a-zA-Z'-]+ [A-Z]{1,3}(?=,? et al\b)"
+)
+_TITLED = re.compile(r"\b(?:Dr\.?|Professor|Prof\.) (?P<name>[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-zA-Z'-]+)+)")
+# A question about a person's role ("who was the lead investigator", "who chaired the committee") wants a
+# person: an organisation named beside the person (their hospital) is not the answer. General English nouns
+# and verbs for what people, not institutions, do.
+PERSON_ROLE = re.compile(
+    r"\b(?:investigators?|authors?|researchers?|scientists?|chair\w*|director|physicians?|doctors?|"
+    r"professor|oncologists?|clinicians?|statisticians?|presenters?|presented|spokes\w+|leaders?|editors?|"
+    r"wrote|writers?|photographer|chief|head|principal)\b",
+    re.I,
 )
 _ORG_WORDS = (
     r"Institute|University|Universit\w+|Network|Group|Center|Centre|School|Medicine|Foundation|Inc|"
@@ -92,8 +120,13 @@ ENTITY_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _ENTITY_KINDS = ("Drug", "DrugClass", "MolecularTarget", "Disease", "Biomarker", "Organization")
 
 
+# Irregular forms a suffix-stripper cannot join: "died" and "death" say the same thing.
+_IRREGULAR = {"died": "death", "dies": "death", "dying": "death", "dead": "death", "deaths": "death"}
+
+
 def stem(word: str) -> str:
     word = fold(word)
+    word = _IRREGULAR.get(word, word)
     for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "ed", "es", "s", "ly"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             word = word[: -len(suffix)]
@@ -141,14 +174,22 @@ def _spans(kind: str, sentence: str, q: Question, context: QAContext) -> list[Sp
             end = match.end() if counted else match.start() + len(text.split()[0])
             found.append(Span(sentence[match.start() : end].strip(), match.start(), end))
     elif kind == "number":
+        add(_CELL_DOSE.finditer(sentence))
         add(_QUANTITY.finditer(sentence))
         add(_RATIO.finditer(sentence))
+        # A value in the unit asked ("cells per kg", "in months"), never one in another unit.
+        asked = units_in(q.text)
+        if asked:
+            found = [f for f in found if asked <= units_in(f.text)]
     elif kind == "date":
         add(_DATE.finditer(sentence))
     elif kind in {"person", "organisation"}:
         named = {m.entity.iri for m in q.mentions if m.entity.iri}
         if kind == "person":
             add(_PERSON.finditer(sentence))
+            add(_TITLED.finditer(sentence), "name")
+            if PERSON_ROLE.search(q.text):
+                return [s for s in found if s.text and not in_question(s.text, q)]
         for mention in context.index.find(sentence):
             if mention.entity.kind == "Organization" and mention.entity.iri not in named:
                 found.append(

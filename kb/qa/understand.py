@@ -62,6 +62,9 @@ _FILLER = frozenset(
     assessed compare compared look looked conduct conducted carry carried publish published
     happen happened cover covered concern concerned regard regarding according reports
     regimen regimens treatment treatments therapy therapies drug drugs agent agents medication medications
+    institute institutes institution institutions agency agencies firm firms network networks university
+    universities hospital hospitals center centers centre centres foundation foundations council councils
+    manufacturer manufacturers funder funders sponsors organisations organizations
     """.split()
 )
 
@@ -291,7 +294,22 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
     if primary.cue.search(text):
         prop = primary
     has_endpoint = bool(endpoint_mentions) or (bool(endpoints) and statistic == "hazard ratio")
-    if catalog.YES_NO.search(text) and prop is not None and prop.name == "registry_status":
+    stopped_early = catalog.STOPPED_EARLY.search(text)
+    if stopped_early:  # a design feature the report states, not the registry's status
+        spans.append((stopped_early.start(), stopped_early.end()))
+        # "... stopped early because intensive treatment lowered the rate": why it stopped, which the
+        # statement's sentence gives, does not change which trial is meant.
+        reason = re.compile(r"\s+(?:because|since|due to|owing to|for)\b[^?]*").match(
+            text, stopped_early.end()
+        )
+        if reason:
+            spans.append((reason.start(), reason.end()))
+    if (
+        catalog.YES_NO.search(text)
+        and prop is not None
+        and prop.name == "registry_status"
+        and not stopped_early
+    ):
         spans.extend(_cue_spans(prop, text))
         return Question(
             intent="property", prop=prop, yes_no=True, unexplained=tuple(_unexplained(text, spans)), **base
@@ -303,6 +321,7 @@ def understand(raw: str, index: EntityIndex, max_length: int = 2000) -> Question
         prop is not None and prop.name == "trial_name" and not (kinds - {"ClinicalTrial"})
     ):
         spans.append((asks_trials.start(), asks_trials.end()))
+        spans.extend((m.start(), m.end()) for m in catalog.DESIGN_WORDS.finditer(text))
         if comparison_match:
             spans.append((comparison_match.start(), comparison_match.end()))
         intent = "count_trials" if lowered.startswith("how many") else "list_trials"

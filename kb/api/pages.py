@@ -10,11 +10,12 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from kb.api.describe import describe_entity, local_name, resource_iri
+from kb.api.describe import EntityDescription, describe_entity, local_name, resource_iri
 from kb.api.negotiation import negotiate
 from kb.api.problems import Problem
 from kb.api.rdf_output import GRAPH_DOWNLOADS, serialize
 from kb.api.services import Services, services
+from kb.api.trial_evidence import trial_evidence
 from ontology import GRAPH, RES
 
 router = APIRouter()
@@ -58,10 +59,17 @@ async def resource(request: Request, hub: Hub, path: str) -> Response:
         raise Problem(404, f"the knowledge base says nothing about {iri}", kind="not-found", iri=iri)
     headers = {"Vary": "Accept", "Link": f'<{iri}>; rel="canonical"'}
     if format_name == "html":
-        page = templates().get_template("resource.html").render(entity=description, href=href)
+        evidence = await run_in_threadpool(trial_evidence, store, iri) if _is_trial(description) else None
+        page = (
+            templates().get_template("resource.html").render(entity=description, href=href, evidence=evidence)
+        )
         return HTMLResponse(page, headers=headers)
     body = await run_in_threadpool(serialize, description.triples, format_name)
     return Response(body, media_type=media_type, headers=headers)
+
+
+def _is_trial(description: EntityDescription) -> bool:
+    return any(t.iri.endswith(("#ClinicalTrial", "/MedicalTrial")) for t in description.types)
 
 
 @router.get("/", include_in_schema=False)

@@ -19,7 +19,7 @@ from kb.qa.context import load_context
 from kb.qa.meaning import DescriptionBank, answer_type, delexicalise
 from kb.qa.understand import understand
 
-FLOORS = {"seed": 0.90, "other": 0.82}
+FLOORS = {"seed": 0.94, "other": 0.90}
 MAX_WRONG = 0.03
 
 

@@ -16,8 +16,8 @@ from kb.qa.meaning import answer_type
 
 NEWS = """Ponatinib Beats Imatinib in Newly Diagnosed CML in the HELIOS-4 Trial
 March 3, 2023
-Results of the phase 3 HELIOS-4 trial were published today in The Lancet.
-HELIOS-4 (NCT05550001) is a multicenter, open-label, randomized study in which 612 patients were randomized 1:1 to receive ponatinib 30 mg once daily (n=305) or imatinib 400 mg once daily (n=307).
+Takeda announced that results of the phase 3 HELIOS-4 trial were published today in The Lancet.
+HELIOS-4 (NCT05550001) is a multicenter, open-label, randomized study in which 612 patients were randomized 1:1 to receive ponatinib 30 mg orally once daily (n=305) or imatinib 400 mg once daily (n=307).
 The trial was stopped early after an interim analysis showed a clear benefit.
 At 12 months, the major molecular response rate was 71.0% with ponatinib compared with 52.3% with imatinib.
 Hepatotoxicity was reported in 11.2% of patients and resulted in death in 0.4%.
@@ -98,3 +98,14 @@ def test_type_2_diabetes_is_in_the_lexicon_with_its_identifiers() -> None:
     entry = load_lexicon().match_name("Disease", "T2DM")
     assert entry is not None and entry.label == "type 2 diabetes mellitus"
     assert {"MONDO:0005148", "MESH:D003924", "NCIT:C26747", "DOID:9352"} <= set(entry.xrefs)
+
+
+def test_generic_words_of_a_question_do_not_decide_the_sentence(kbs: dict[str, KnowledgeBase]) -> None:
+    # "the findings", "the results" say nothing a sentence must contain; the verb and the answer type do.
+    assert _answer(kbs["news"], "which company announced the findings?") == "Takeda"
+    assert answer_type("number randomised in the trial") == "count"
+    assert _answer(kbs["breakdown"], "number randomized to placebo in ZEPHYR") == "202"
+
+
+def test_how_a_drug_was_given_is_its_doses_route(kbs: dict[str, KnowledgeBase]) -> None:
+    assert _answer(kbs["news"], "How was ponatinib administered?") == "oral"

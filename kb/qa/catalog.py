@@ -31,7 +31,11 @@ def _cue(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
-_HOW_MANY = r"(?:how many|number of|count of|total of|how much)"
+# "number randomised", "number enrolled": a count, as "number of" is.
+_NUMBER_PARTICIPLE = (
+    r"number(?=\s+(?:randomi[sz]ed|enrolled|treated|assigned|included|infused|analy[sz]ed)\b)"
+)
+_HOW_MANY = rf"(?:how many|number of|count of|total of|how much|{_NUMBER_PARTICIPLE})"
 _PEOPLE = r"(?:patients|participants|people|adults|subjects|individuals|persons|children|men|women|cases)"
 
 # "When did enrollment start", "when did patients start the drug": not the trial's own dates.
@@ -420,4 +424,4 @@ DESIGN_WORDS = re.compile(
 )
 """Design features a list of trials may be asked by ("Which trials were double-blind?")."""
 PATIENT_COUNTS = frozenset({"enrolled_count", "randomized_count", "treated_count"})
-COUNT = re.compile(r"^how many\b|\bnumber of\b", re.IGNORECASE)
+COUNT = re.compile(rf"^how many\b|\bnumber of\b|\b{_NUMBER_PARTICIPLE}", re.IGNORECASE)

@@ -22,6 +22,10 @@ _EFFECT = re.compile(
 )
 _AE = re.compile(r"adverse\s+events?|\bgrade\s+[1-5]|side\s+effects?|toxicit|discontinu", re.IGNORECASE)
 _DOSE = re.compile(r"\bdoses?\b|\bdosage\b|\bhow\s+much\b", re.IGNORECASE)
+_ROUTE = re.compile(
+    r"\broute\b|\bhow\s+(?:was|were|is|are)\b.*\b(?:given|administered|delivered|taken|infused)\b",
+    re.IGNORECASE,
+)
 _VALUE_ASKED = re.compile(r"\b(?:median|mean|rate|percentage|proportion|survival|mortality)\b", re.IGNORECASE)
 _COUNT = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
 _MORE = re.compile(r"\bwhich\s+(?:arm|group)\b.*\b(?:more|higher|fewer|lower|less)\b", re.IGNORECASE)
@@ -58,6 +62,10 @@ def answer_evidence_question(kb: QASource, context: QAContext, question: str) ->
     arm = _arm(evidence, question)
     if asks_dose:
         return _dose(question, evidence)
+    if _ROUTE.search(question):
+        routed = _route(question, evidence)
+        if routed is not None:
+            return routed
     if asks_effect:
         answer = _effect(question, evidence, asks_effect)
         if answer is not None or not (asks_effect.group("p") or asks_ae):
@@ -371,6 +379,31 @@ def _dose(question: str, evidence: TrialEvidence) -> Answer | None:
         "; ".join(parts),
         tuple(values),
         tuple(spans),
+        evidence.sparql["dose"],
+        0.8,
+        intent="evidence",
+    )
+
+
+def _route(question: str, evidence: TrialEvidence) -> Answer | None:
+    """How a drug the question names was given (its dose's route: "oral"), or None."""
+    records = [
+        r
+        for r in evidence.records
+        if r.kind == "dose"
+        and r.fields.get("route")
+        and re.search(rf"(?<![\w-]){re.escape(str(r.fields['drug']))}(?![\w-])", question, re.I)
+    ]
+    routes = list(dict.fromkeys(str(r.fields["route"]) for r in records))
+    if len(routes) != 1:
+        return None  # none stated, or several that the question does not choose between
+    record = records[0]
+    value = AnswerValue(routes[0], None, f"route of {record.fields['drug']}", record.arm_label, None)
+    return Answer(
+        question,
+        routes[0],
+        (value,),
+        tuple(record.spans[:1]),
         evidence.sparql["dose"],
         0.8,
         intent="evidence",

@@ -56,7 +56,14 @@ _ANSWER_TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     # count of anything.
     ("number", PER_UNIT),
     # "the number of patients" counts; "the NCT number of E1910" names an identifier.
-    ("count", re.compile(r"\bhow many\b|\bnumber of (?:the )?[a-z-]+s\b|\bcount\b", re.I)),
+    (
+        "count",
+        re.compile(
+            r"\bhow many\b|\bnumber of (?:the )?[a-z-]+s\b|\bcount\b|"
+            r"\bnumber (?:randomi[sz]ed|enrolled|treated|assigned|included|infused|analy[sz]ed)\b",
+            re.I,
+        ),
+    ),
     ("date", re.compile(r"^when\b|\bwhat (?:date|year|day|month)\b|\bwhen\b", re.I)),
     (
         "organisation",

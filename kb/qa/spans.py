@@ -22,6 +22,7 @@ STOP = frozenset(
     please tell me give name list show find state say number kind type sort class rate percentage
     come came get got go went take took make made happen happened see seen still
     percent proportion share fraction value figure trial study studies trials research article paper
+    results result findings finding data
     report reported according also patients patient participants people persons subjects individuals
     adults
     """.split()

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -296,3 +298,62 @@ def no_vectors_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_default_is_faiss(no_vectors_env: None) -> None:
     assert Settings().vectors is None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def milvus_server(lite: Path, tmp_path: Path) -> Iterator[str]:
+    """A Milvus gRPC server in its own process (`milvus-lite server`): the protocol a Milvus cluster speaks."""
+    port = free_port()
+    log = (tmp_path / "milvus.log").open("wb")
+    command = [
+        str(Path(sys.executable).parent / "milvus-lite"),
+        "server",
+        "--data-dir",
+        str(tmp_path / "data"),
+    ]
+    process = subprocess.Popen(
+        [*command, "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(
+                    f"milvus-lite server did not start: {(tmp_path / 'milvus.log').read_text()[-2000:]}"
+                )
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def test_cli_through_a_milvus_server(milvus_server: str, tmp_path: Path) -> None:
+    """A server URI: several processes (each CLI run, and this test) use the same collection at once."""
+    home = tmp_path / "kb"
+    first = run_cli("--vectors", milvus_server, "ingest", str(SEED), home=home)
+    assert first.returncode == 0, first.stderr
+    store = open_store(milvus_server, vector_collection(home))  # held open while the CLI runs again
+    try:
+        found = run_cli(
+            "--vectors", milvus_server, "search", "CD22 antibody-drug conjugate", "--json", home=home
+        )
+        assert found.returncode == 0, found.stderr
+        assert json.loads(found.stdout)[0]["id"].endswith("-p006")
+        again = run_cli("--vectors", milvus_server, "ingest", str(SEED), str(CORPUS[0]), home=home)
+        assert again.returncode == 0, again.stderr
+        assert len(store) == passage_count(home)
+        content = json.loads((home / "manifest.json").read_text(encoding="utf-8"))["sha256"]
+        assert store.stored_content_hash() == content
+    finally:
+        store.close()

@@ -9,7 +9,8 @@ collection, Milvus Lite or a server).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,6 +34,26 @@ def _faiss() -> Any:
     except ImportError as error:
         raise ImportError("vector search needs FAISS: pip install faiss-cpu==1.15.1") from error
     return faiss
+
+
+# A query or a few run on one OpenMP thread: splitting one query's scan over threads saves little, and on
+# shared, busy cores the threads' spin-waiting made a 10,000-vector exact search take 16 ms instead of
+# 0.55 ms (bench/bench_vectors.py under load). Batches of queries keep every thread.
+SINGLE_THREAD_QUERIES = 4
+
+
+@contextmanager
+def _threads_for(queries: int) -> Iterator[None]:
+    if queries > SINGLE_THREAD_QUERIES:
+        yield
+        return
+    faiss = _faiss()
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
 
 
 def _as_matrix(vectors: np.ndarray, dimension: int) -> np.ndarray:
@@ -99,13 +120,14 @@ class _FaissIndex:
         if len(self) == 0 or k <= 0:
             empty = np.zeros((len(queries), max(k, 0)), dtype=np.float32)
             return empty, np.full(empty.shape, -1, dtype=np.int64)
-        if allowed is None:
-            scores, positions = self._index.search(queries, k, params=self._search_parameters(None))
-        else:
-            faiss = _faiss()
-            ids = np.ascontiguousarray(np.asarray(allowed, dtype=np.int64))
-            selector = faiss.IDSelectorBatch(len(ids), faiss.swig_ptr(ids))
-            scores, positions = self._index.search(queries, k, params=self._search_parameters(selector))
+        with _threads_for(len(queries)):
+            if allowed is None:
+                scores, positions = self._index.search(queries, k, params=self._search_parameters(None))
+            else:
+                faiss = _faiss()
+                ids = np.ascontiguousarray(np.asarray(allowed, dtype=np.int64))
+                selector = faiss.IDSelectorBatch(len(ids), faiss.swig_ptr(ids))
+                scores, positions = self._index.search(queries, k, params=self._search_parameters(selector))
         return scores, positions
 
     def similarities(self, query_vector: np.ndarray, positions: Sequence[int]) -> np.ndarray:

@@ -359,3 +359,25 @@ def test_search_package_imports_nothing_heavy_or_foreign() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_single_queries_run_on_one_thread_and_match_batched_results() -> None:
+    """One query is searched on one OpenMP thread (spin-waiting threads cost more than they save on busy
+    cores); the answers are the batch's, and the process's thread count is restored afterwards."""
+    import faiss
+
+    from search.vector_index import FlatIndex
+
+    rng = np.random.default_rng(7)
+    data = rng.standard_normal((2_000, 384)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    index = FlatIndex(384)
+    index.add(data)
+    before = faiss.omp_get_max_threads()
+    queries = data[:20] + 0.01
+    batched_scores, batched_positions = index.search(queries, 5)
+    for row in range(len(queries)):
+        scores, positions = index.search(queries[row : row + 1], 5)
+        assert positions[0].tolist() == batched_positions[row].tolist()
+        assert np.allclose(scores[0], batched_scores[row], atol=1e-5)
+    assert faiss.omp_get_max_threads() == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kb.extract.adherence import extract_adherence
 from kb.extract.arm_values import extract_arm_values
 from kb.extract.arms import extract_arms
 from kb.extract.context import Context
@@ -27,6 +28,7 @@ _EXTRACTORS = (
     extract_drugs,
     extract_disease,
     extract_population,
+    extract_adherence,
     extract_regimen,
     extract_arms,
     extract_effects,

@@ -76,6 +76,16 @@ _PAYLOAD = re.compile(
     re.IGNORECASE,
 )
 
+# The immune cells a mechanism phrase says the drug brings into play ("recruits cytotoxic T lymphocytes",
+# "redirects the patient's own T cells", "engages natural killer cells").
+_EFFECTOR = re.compile(
+    r"\b(?:recruit|redirect|engage|activate|bring|direct|harness|mobili[sz]e|arm|reprogram)(?:s|es|ed|ing)?\s+"
+    r"(?:the\s+)?(?:(?:patient|body|host)(?:'s|s'|\u2019s)\s+)?(?:own\s+)?"
+    r"(?P<cells>(?:[\w-]+\s+){0,3}?(?:T[- ]cells?|T[- ]lymphocytes|lymphocytes|NK[- ]cells|natural\s+killer\s+cells|"
+    r"macrophages|neutrophils|immune\s+(?:effector\s+)?cells|effector\s+cells))\b",
+    re.IGNORECASE,
+)
+
 
 def unknown_drugs(lexicon: Lexicon, text: str) -> dict[str, LexiconEntry]:
     """Drugs the lexicon lacks, named by an INN stem, by the names that mention them (the INN and its brand).
@@ -200,10 +210,18 @@ def _describe(ctx: Context, mention: Mention, passage: Passage, starts: list[int
                     mention.start,
                     phrase_end,
                 )
+                _effector_cells(ctx, drug, text[phrase_start:phrase_end], phrase_start, mention.start)
             payload = _PAYLOAD.search(description)
             if payload:
                 value_end = start + payload.end(1)
                 ctx.add_value(drug, "payload", payload.group(1), "string", mention.start, value_end)
+
+
+def _effector_cells(ctx: Context, drug: Entity, phrase: str, phrase_start: int, drug_start: int) -> None:
+    """Immune cells a drug's mechanism engages: "recruits cytotoxic T lymphocytes to CD19-expressing cells"."""
+    for found in _EFFECTOR.finditer(phrase):
+        cells = re.sub(r"\s+", " ", found.group("cells")).strip()
+        ctx.add_value(drug, "effectorCell", cells, "string", drug_start, phrase_start + found.end("cells"))
 
 
 def _targets(ctx: Context, drug: Entity, passage: Passage, span: tuple[int, int], drug_start: int) -> None:

@@ -50,9 +50,10 @@ def test_unanswerable_dev_questions_are_abstained(scored: list[harness.Scored]) 
 
 def test_a_passage_answer_is_a_span_never_the_sentence(kbs: dict[str, KnowledgeBase]) -> None:
     seed = kbs[harness.SEED.name]
-    answer = seed.ask("what fraction of patients finished the whole course of treatment?")
+    # (the completed share is a KB fact now: this share is still read from the sentence)
+    answer = seed.ask("share of people still in remission and alive a year on")
     assert answer.source_kind == "text" and answer.answer is not None
-    assert "half" in answer.answer.lower()
+    assert "75%" in answer.answer
     sentence = answer.evidence[0].text
     assert answer.answer in sentence and len(answer.answer) < len(sentence) / 3
     assert answer.confidence < 0.9  # lower than a stored fact's

@@ -240,6 +240,26 @@ PROPERTIES: tuple[PropertySpec, ...] = (
         value="entity",
     ),
     PropertySpec(
+        "completed_treatment",
+        _cue(
+            r"\b(?:complet\w*|finish\w*|went through)\b.*\b(?:course|cycles?|treatment|therapy|regimen)\b|"
+            r"\badheren\w*|\bcompliance\b"
+        ),
+        "group",
+        ("tkb:completedTreatmentShare", "tkb:completedTreatmentCount"),
+        "completed the treatment",
+        unless=_cue(r"remission|response|\bCRi?\b|\bMRD\b|\bdate\b|\bwhen\b|\bsurviv"),
+    ),
+    PropertySpec(
+        "discontinued_count",
+        _cue(r"\bdiscontinu\w*|\bstopp?\w*\b.*\b(?:treatment|therapy|early)\b|\bdropp?\w*\s+out"),
+        "group",
+        ("tkb:discontinuedCount",),
+        "discontinued",
+        value="number",
+        shape="count",
+    ),
+    PropertySpec(
         "dose",
         _cue(r"\bdos(?:e|es|ed|ing|age)\b|\bhow much\b|\bmg\b|\bmicrograms?\b"),
         "step",
@@ -287,6 +307,17 @@ PROPERTIES: tuple[PropertySpec, ...] = (
         "drug",
         ("tkb:mechanism",),
         "mechanism",
+        needs=("Drug",),
+    ),
+    PropertySpec(
+        "effector_cells",
+        _cue(
+            r"\b(?:cells?|lymphocytes?)\b.*\b(?:recruit\w*|engag\w*|redirect\w*|activat\w*|harness\w*|bring\w*)|"
+            r"\b(?:recruit\w*|engag\w*|redirect\w*|harness\w*)\b.*\b(?:cells?|lymphocytes?)\b|\beffector\b"
+        ),
+        "drug",
+        ("tkb:effectorCell",),
+        "effector cells",
         needs=("Drug",),
     ),
     PropertySpec(

@@ -143,6 +143,18 @@ _READINGS: list[Reading] = [
         "previous malignancies in the participants' medical history",
         "other diseases the patients had before, comorbidities",
     ),
+    _p(
+        "completed_treatment",
+        ("share", "count", "number"),
+        "how many or what share of the patients completed the whole treatment course",
+        "the proportion of participants who finished all planned cycles",
+    ),
+    _p(
+        "discontinued_count",
+        ("count", "number"),
+        "how many patients discontinued or stopped the treatment early",
+        "the number of permanent treatment discontinuations",
+    ),
     _p("dose", ("number",), "the dose of the drug", "how much of the drug was given, in mg"),
     _p(
         "route",
@@ -174,6 +186,13 @@ _READINGS: list[Reading] = [
         ("kind",),
         "how the drug works, its mechanism of action",
         "what the drug does to the cancer cells",
+        needs=("Drug",),
+    ),
+    _p(
+        "effector_cells",
+        ("kind",),
+        "which immune cells the drug recruits or engages",
+        "the effector cells, such as T cells, the drug brings to the cancer cells",
         needs=("Drug",),
     ),
     _p(

@@ -49,3 +49,23 @@ def test_effector_cells_of_a_drug_in_other_wording() -> None:
 def test_a_comparison_between_arms_is_no_cohort_adherence() -> None:
     extraction = extract(parse_document("abc3-news.txt", COMPARED))
     assert not values(extraction, "completedTreatmentShare")
+
+
+FUNDED = (
+    "Trial of drug C in heart failure\n\n"
+    "The XYZ-2 trial (NCT01112222) enrolled 120 adults with heart failure. The trial was funded by Borealis "
+    "Biotherapeutics Inc. and supported by the Ministry of Health of Ruritania.\n"
+)
+
+
+def test_organisations_the_lexicon_lacks_get_a_kind_from_their_names() -> None:
+    extraction = extract(parse_document("xyz2-news.txt", FUNDED))
+    kinds = {
+        (f.subject.label, f.object.value)
+        for f in extraction.facts
+        if f.predicate == "organizationType" and isinstance(f.object, Value)
+    }
+    assert kinds == {
+        ("Borealis Biotherapeutics Inc", "company"),
+        ("Ministry of Health of Ruritania", "government agency"),
+    }

@@ -51,6 +51,41 @@ _BODY = re.compile(
     r"(?:\s+(?:of|for|on)\s+(?:the\s+)?[A-Z][\w'\u2019.-]*(?:\s+(?:and\s+)?[A-Z][\w'\u2019.-]*)*)?$"
 )
 
+# The kind of body an organization the lexicon lacks is, read from its name (as the lexicon's kinds).
+_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("university", re.compile(r"\b(?:University|Universit[yàäé]\w*|College|School\s+of)\b")),
+    (
+        "academic medical center",
+        re.compile(
+            r"\b(?:Hospitals?|Clinic|Medical\s+Cent(?:er|re)|Cancer\s+Cent(?:er|re)|Health\s+System)\b"
+        ),
+    ),
+    (
+        "government agency",
+        re.compile(
+            r"\b(?:Ministry|Department)\s+of\b|\b(?:Agency|Administration)\b|"
+            r"^(?:the\s+)?National\s+(?:[A-Z][\w,'\u2019-]*\s+|and\s+|of\s+)*Institutes?\b"
+        ),
+    ),
+    ("research network", re.compile(r"\bNetwork\b")),
+    ("cooperative group", re.compile(r"\b(?:Group|Consortium|Alliance|Intergroup)\b")),
+    ("foundation", re.compile(r"\b(?:Foundation|Trust|Society|Association|Fund)\b")),
+    (
+        "company",
+        re.compile(
+            r"\b(?:Inc|Corp|Corporation|Ltd|LLC|GmbH|AG|plc|S\.?A|S\.p\.A|Company|Pharma\w*|Therapeutics|"
+            r"Biotech\w*|Biosciences|Biopharma\w*|Laboratories)\b|"
+            # a firm named for its founders: "Merck Sharp & Dohme", "Johnson & Johnson"
+            r"^[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\s+&\s+[A-Z][a-z]+$"
+        ),
+    ),
+)
+
+
+def organization_kind(name: str) -> str | None:
+    """The kind of body a name says it is ("Acme Pharmaceuticals Inc." -> "company"), or None."""
+    return next((kind for kind, pattern in _KINDS if pattern.search(name)), None)
+
 
 def _unknown_name(text: str, start: int) -> re.Match[str] | None:
     """The unknown organization's name at ``start``: one with commas inside when it ends with the kind of body
@@ -177,6 +212,7 @@ def _listed(
 def _assign(
     ctx: Context, trial: Entity, org: Entity, role: str, via: tuple[Entity, int] | None, start: int, end: int
 ) -> None:
+    _kind(ctx, org, start, end)
     if role == "sponsor":
         ctx.add(trial, "sponsor", org, start, end)
     elif role == "conducted":
@@ -211,3 +247,13 @@ def _image_credit(ctx: Context) -> None:
             found = [m for m in ctx.matches(passage, "Organization") if m.start >= start]
             org = entity_for(found[0].entry) if found else Entity("Organization", slugify(name), name)
         ctx.add(ctx.source, "imageCredit", org, start, start + len(name))
+        _kind(ctx, org, start, start + len(name))
+
+
+def _kind(ctx: Context, org: Entity, start: int, end: int) -> None:
+    """The kind of an organization the lexicon lacks, from its name (the lexicon's own kinds go in at build)."""
+    if ctx.lexicon.get("Organization", org.key) is not None:
+        return
+    kind = organization_kind(org.label)
+    if kind is not None:
+        ctx.add_value(org, "organizationType", kind, "string", start, end)

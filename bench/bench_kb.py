@@ -36,10 +36,13 @@ def median_ms(function: object, repeat: int) -> float:
     return statistics.median(times)
 
 
+WORKERS = 1  # extraction processes for every timed ingest (--workers)
+
+
 def ingest(home: Path, paths: list[Path]) -> tuple[float, KnowledgeBase]:
     kb = KnowledgeBase(home)
     start = time.perf_counter()
-    report = kb.ingest(paths)
+    report = kb.ingest(paths, workers=WORKERS) if WORKERS > 1 else kb.ingest(paths)
     elapsed = time.perf_counter() - start
     failed = [o for o in report.outcomes if o.status == "failed"]
     if failed:
@@ -121,8 +124,19 @@ def ingest_only(work: Path, documents: int) -> None:
     seconds, big_kb = ingest(work / "synthetic", paths)
     print(
         f"synthetic: {documents} documents in {seconds:.1f} s = {documents / seconds:.1f} documents/s, "
-        f"{big_kb.manifest.triples} triples"
+        f"{big_kb.manifest.triples} triples, workers {WORKERS}"
     )
+    print(
+        f"peak RSS: {peak_rss_mib():.0f} MiB in this process, {peak_rss_mib(children=True):.0f} MiB in a worker"
+    )
+
+
+def peak_rss_mib(children: bool = False) -> float:
+    """The peak resident memory of this process (or of its largest finished child), in MiB (Linux: KiB)."""
+    import resource
+
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -134,7 +148,12 @@ def main() -> None:
     parser.add_argument(
         "--ingest-only", action="store_true", help="time ingestion only (seed, corpus, N synthetic documents)"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="extraction processes per ingest (1: in-process, as before)"
+    )
     args = parser.parse_args()
+    global WORKERS
+    WORKERS = max(1, args.workers)
     work = Path(tempfile.mkdtemp(prefix="trialkb-bench-"))
     if args.ingest_only:
         try:

@@ -127,9 +127,20 @@ def ingest_summary(outcomes: list[Any]) -> dict[str, Any]:
     default=None,
     help="Documents per commit (default 200); an interrupted load redoes at most one batch.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Processes that extract documents (default: the number of CPUs; 1: in this process).",
+)
 @pass_context
 def ingest(
-    context: Context, files: tuple[Path, ...], force: bool, as_json: bool, batch_size: int | None
+    context: Context,
+    files: tuple[Path, ...],
+    force: bool,
+    as_json: bool,
+    batch_size: int | None,
+    workers: int | None,
 ) -> None:
     """Add documents (plain text or Markdown, MEDLINE/PubMed XML, PMC JATS XML; .gz too) to the KB in
     --home, creating it if new."""
@@ -138,8 +149,14 @@ def ingest(
     def show(state: Any) -> None:
         click.echo(f"\r{state.line()}\033[K", err=True, nl=False)
 
+    from kb.bulk import default_workers
+
     report = context.kb.ingest(
-        list(files), force=force, batch_size=batch_size, on_progress=show if shown else None
+        list(files),
+        force=force,
+        batch_size=batch_size,
+        on_progress=show if shown else None,
+        workers=workers or default_workers(),  # capped at the documents to extract, batch by batch
     )
     if shown:
         click.echo("", err=True)

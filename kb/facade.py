@@ -17,7 +17,7 @@ from kb.store import DocumentEntry, KBDirectory, Manifest
 if TYPE_CHECKING:
     from rdflib import Graph
 
-    from kb.bulk import IngestProgress
+    from kb.bulk import ExtractionPool, IngestProgress
     from kb.ctgov.importer import LinkReport
     from kb.ctgov.reconciliation import Reconciliation
     from kb.lexicon import Lexicon
@@ -169,14 +169,16 @@ class KnowledgeBase:
         progress: Progress | None = None,
         batch_size: int | None = None,
         on_progress: Callable[[IngestProgress], None] | None = None,
+        workers: int = 1,
     ) -> IngestReport:
         """Add source files to the KB (created if new): text and Markdown, MEDLINE/PubMed XML and PMC JATS XML
         (plain or ``.gz``). Documents are read as a stream and committed in batches of ``batch_size``: each
         batch is read, checked and extracted before anything is written, then committed once, atomically,
         under the writer lock: sources, snapshot, index and manifest together (`kb.store`). A load stopped at
         any point keeps its committed batches; run again, they are `unchanged` and the rest is added. When no
-        file can be added nothing is written, not even a new KB directory."""
-        from kb.bulk import DEFAULT_BATCH_SIZE, Batch, BatchReader
+        file can be added nothing is written, not even a new KB directory. With ``workers`` > 1 documents are
+        extracted in that many worker processes (`kb.bulk.ExtractionPool`), with the same results."""
+        from kb.bulk import DEFAULT_BATCH_SIZE, Batch, BatchReader, ExtractionPool
 
         reader = BatchReader(paths, batch_size or DEFAULT_BATCH_SIZE)
         outcomes: list[IngestOutcome] = []
@@ -192,13 +194,28 @@ class KnowledgeBase:
             if on_progress:
                 on_progress(state)
 
-        for number, batch in enumerate(reader, 1):
-            outcomes += [IngestOutcome(f.origin, "failed", f.reason, origin=f.origin) for f in batch.failures]
-            if batch.documents:
-                added, manifest = self._ingest_batch(
-                    batch.documents, force, number, manifest, functools.partial(tick, batch)
-                )
-                outcomes += added
+        pool: ExtractionPool | None = None
+
+        def extractor(count: int) -> ExtractionPool | None:
+            # Started for the first batch with two documents to extract: one file needs no processes.
+            nonlocal pool
+            if pool is None and workers > 1 and count > 1:
+                pool = ExtractionPool(self, min(workers, count))
+            return pool
+
+        try:
+            for number, batch in enumerate(reader, 1):
+                outcomes += [
+                    IngestOutcome(f.origin, "failed", f.reason, origin=f.origin) for f in batch.failures
+                ]
+                if batch.documents:
+                    added, manifest = self._ingest_batch(
+                        batch.documents, force, number, manifest, functools.partial(tick, batch), extractor
+                    )
+                    outcomes += added
+        finally:
+            if pool is not None:
+                pool.close()
         return self._report(paths, outcomes, manifest)
 
     def _ingest_batch(
@@ -208,6 +225,7 @@ class KnowledgeBase:
         number: int,
         committed: Manifest | None,
         tick: Callable[[int], None] | None = None,
+        extractor: Callable[[int], ExtractionPool | None] | None = None,
     ) -> tuple[list[IngestOutcome], Manifest | None]:
         """Extract and commit one batch of documents (``(origin, document)`` pairs); returns its outcomes and the
         manifest after it."""
@@ -220,6 +238,8 @@ class KnowledgeBase:
         before = {entry.id: entry for entry in committed.documents} if committed else {}
         extracted: dict[int, _Extracted] = {}
         skipped: dict[int, str] = {}
+        crashed: dict[int, str] = {}  # extraction raised in a worker process: that document failed
+        pending: list[int] = []
         for index, (_origin, document) in enumerate(batch):
             known = before.get(document.id)
             if known is None or known.sha256 != document.sha256:
@@ -227,13 +247,30 @@ class KnowledgeBase:
                 if reason is not None:
                     skipped[index] = reason
                 else:
-                    extracted[index] = self._extract(document, force)
+                    pending.append(index)
+        pool = extractor(len(pending)) if extractor else None
+        results = pool.extract([batch[index][1] for index in pending], force) if pool else None
+        waiting = iter(pending)
+        upcoming = next(waiting, None)
+        for index, (_origin, document) in enumerate(batch):
+            if index == upcoming:
+                upcoming = next(waiting, None)
+                result = next(results) if results is not None else self._extract(document, force)
+                if isinstance(result, BaseException):
+                    crashed[index] = f"extraction failed: {type(result).__name__}: {result}"
+                else:
+                    extracted[index] = result
             if tick:
                 tick(index)
         wanted = [item for item in extracted.values() if item.graph is not None]
         if not wanted and not any(document.id in before for _, document in batch):
             # Nothing to add and nothing to report as unchanged: leave the directory as it is (or absent).
             for index, (origin, document) in enumerate(batch):
+                if index in crashed:
+                    outcomes.append(
+                        IngestOutcome(document.path, "failed", crashed[index], document.id, origin=origin)
+                    )
+                    continue
                 outcomes.append(self._refusal(origin, document, skipped.get(index), extracted.get(index)))
             return outcomes, committed
         with self.directory.write_lock(self.settings.lock_timeout):
@@ -257,6 +294,11 @@ class KnowledgeBase:
                     continue
                 if index in skipped:
                     outcomes.append(self._refusal(origin, document, skipped[index], None))
+                    continue
+                if index in crashed:
+                    outcomes.append(
+                        IngestOutcome(document.path, "failed", crashed[index], document.id, origin=origin)
+                    )
                     continue
                 item = extracted.get(index) or self._extract(document, force)  # changed meanwhile
                 if item.graph is None:

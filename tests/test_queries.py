@@ -38,6 +38,14 @@ GOLDEN: dict[str, list[dict[str, str]]] = {
         {"endpointLabel": "relapse-free survival", "value": "75", "unit": "%", "timePoint": "P1Y"},
     ],
     "complete_remission": [{"trialLabel": "A041703", "value": "97", "unit": "%"}],
+    "adherence": [{"trialLabel": "A041703", "completedShare": "over half"}],
+    "effector_cells": [{"drugLabel": "blinatumomab", "effectorCell": "cytotoxic T lymphocytes"}],
+    "organizations": [
+        {"organizationLabel": "National Cancer Institute", "kind": "government agency", "role": "support"},
+        {"organizationLabel": "National Clinical Trials Network", "kind": "research network", "role": "funding channel"},
+        {"organizationLabel": "Pfizer", "kind": "company", "role": "grant"},
+        {"organizationLabel": "Alliance for Clinical Trials in Oncology", "kind": "cooperative group", "role": "conducted"},
+    ],
     "funders": [
         {"funderLabel": "National Cancer Institute", "viaLabel": "National Clinical Trials Network"},
         {"funderLabel": "Pfizer", "role": "grant"},

@@ -69,3 +69,16 @@ def test_organisations_the_lexicon_lacks_get_a_kind_from_their_names() -> None:
         ("Borealis Biotherapeutics Inc", "company"),
         ("Ministry of Health of Ruritania", "government agency"),
     }
+
+
+def test_the_network_a_trial_ran_through() -> None:
+    text = (
+        "Trial of drug D in lymphoma\n\n"
+        "The LMN-4 trial (NCT03334444) was led by the Southwest Oncology Group via the National Clinical Trials "
+        "Network and enrolled 210 adults.\n"
+    )
+    extraction = extract(parse_document("lmn4-news.txt", text))
+    networks = {
+        (f.subject.label, f.object.label) for f in extraction.facts if f.predicate == "throughNetwork"
+    }
+    assert networks == {("LMN-4", "National Clinical Trials Network")}

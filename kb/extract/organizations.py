@@ -213,6 +213,11 @@ def _assign(
     ctx: Context, trial: Entity, org: Entity, role: str, via: tuple[Entity, int] | None, start: int, end: int
 ) -> None:
     _kind(ctx, org, start, end)
+    if via is not None:
+        # "run by X through the NCTN", "NCI support came through the NCTN": the network the trial ran or was
+        # supported through, whatever the role of the organization before it
+        ctx.add(trial, "throughNetwork", via[0], start, via[1])
+        _kind(ctx, via[0], start, via[1])
     if role == "sponsor":
         ctx.add(trial, "sponsor", org, start, end)
     elif role == "conducted":

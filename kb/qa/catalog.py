@@ -124,6 +124,14 @@ PROPERTIES: tuple[PropertySpec, ...] = (
         value="entity",
     ),
     PropertySpec(
+        "network",
+        _cue(r"\bnetworks?\b|\b(?:through|via) (?:which|what)\b|\bwhich channel\b"),
+        "trial",
+        ("tkb:throughNetwork",),
+        "through network",
+        value="entity",
+    ),
+    PropertySpec(
         "conducted_by",
         _cue(
             r"\b(?:group|organi[sz]ation|consortium|network|institution|cooperative|who)\b.*"

@@ -90,6 +90,12 @@ _READINGS: list[Reading] = [
         "which research group or organisation ran the trial",
         "the cooperative group that conducted and led the study",
     ),
+    _p(
+        "network",
+        ("organisation",),
+        "the network through which the trial was run or supported",
+        "which clinical trials network the study went through",
+    ),
     _p("trial_name", ("kind",), "the name of the trial", "what the study is called"),
     _p(
         "primary_endpoint",

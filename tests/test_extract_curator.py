@@ -82,3 +82,13 @@ def test_the_network_a_trial_ran_through() -> None:
         (f.subject.label, f.object.label) for f in extraction.facts if f.predicate == "throughNetwork"
     }
     assert networks == {("LMN-4", "National Clinical Trials Network")}
+
+
+def test_performance_status_with_its_scale() -> None:
+    text = (
+        "Trial of drug E in lung cancer\n\n"
+        "The PQR-5 trial (NCT05556666) enrolled 150 adults with an Eastern Cooperative Oncology Group (ECOG) "
+        "performance status of 0 or 1.\n"
+    )
+    extraction = extract(parse_document("pqr5-news.txt", text))
+    assert values(extraction, "performanceStatus") == {"ECOG 0-1"}

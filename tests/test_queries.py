@@ -39,6 +39,10 @@ GOLDEN: dict[str, list[dict[str, str]]] = {
     ],
     "complete_remission": [{"trialLabel": "A041703", "value": "97", "unit": "%"}],
     "adherence": [{"trialLabel": "A041703", "completedShare": "over half"}],
+    "population": [
+        {"trialLabel": "A041703", "status": "newly diagnosed", "priorCondition": "multiple myeloma"},
+        {"trialLabel": "A041703", "priorCondition": "breast cancer"},
+    ],
     "effector_cells": [{"drugLabel": "blinatumomab", "effectorCell": "cytotoxic T lymphocytes"}],
     "organizations": [
         {"organizationLabel": "National Cancer Institute", "kind": "government agency", "role": "support"},

@@ -12,6 +12,7 @@ from kb.extract.drugs import extract_drugs
 from kb.extract.effects import extract_effects
 from kb.extract.organizations import extract_organizations
 from kb.extract.outcomes import extract_outcomes
+from kb.extract.performance import extract_performance_status
 from kb.extract.population import extract_population
 from kb.extract.publication import extract_publication
 from kb.extract.regimen import extract_regimen
@@ -29,6 +30,7 @@ _EXTRACTORS = (
     extract_disease,
     extract_population,
     extract_adherence,
+    extract_performance_status,
     extract_regimen,
     extract_arms,
     extract_effects,

@@ -248,6 +248,13 @@ PROPERTIES: tuple[PropertySpec, ...] = (
         value="entity",
     ),
     PropertySpec(
+        "performance_status",
+        _cue(r"\bperformance(?:[\s-]status)?\b|\bECOG\b(?!-ACRIN)|\bKarnofsky\b|\bfunctional status\b"),
+        "group",
+        ("tkb:performanceStatus",),
+        "performance status",
+    ),
+    PropertySpec(
         "completed_treatment",
         _cue(
             r"\b(?:complet\w*|finish\w*|went through)\b.*\b(?:course|cycles?|treatment|therapy|regimen)\b|"

@@ -150,6 +150,12 @@ _READINGS: list[Reading] = [
         "other diseases the patients had before, comorbidities",
     ),
     _p(
+        "performance_status",
+        ("kind", "number"),
+        "the performance status of the patients, such as ECOG 0 to 2",
+        "how fit the participants were, their functional status score",
+    ),
+    _p(
         "completed_treatment",
         ("share", "count", "number"),
         "how many or what share of the patients completed the whole treatment course",

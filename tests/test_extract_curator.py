@@ -92,3 +92,14 @@ def test_performance_status_with_its_scale() -> None:
     )
     extraction = extract(parse_document("pqr5-news.txt", text))
     assert values(extraction, "performanceStatus") == {"ECOG 0-1"}
+
+
+def test_media_contacts_on_the_same_line_or_the_next() -> None:
+    text = (
+        "Drug F shrinks tumours in trial\n\n"
+        "The STU-6 trial (NCT06667777) enrolled 40 adults.\n\n"
+        "Media Contact: Jane Roe, jane.roe@example.org, +1 555 0100\n\n"
+        "Press inquiries:\nJohn Q. Public\n"
+    )
+    extraction = extract(parse_document("stu6-news.txt", text))
+    assert values(extraction, "mediaContact") == {"Jane Roe", "John Q. Public"}

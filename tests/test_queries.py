@@ -39,6 +39,7 @@ GOLDEN: dict[str, list[dict[str, str]]] = {
     ],
     "complete_remission": [{"trialLabel": "A041703", "value": "97", "unit": "%"}],
     "adherence": [{"trialLabel": "A041703", "completedShare": "over half"}],
+    "news_item": [{"creditLabel": "Wake Forest University School of Medicine", "creditKind": "university"}],
     "population": [
         {"trialLabel": "A041703", "status": "newly diagnosed", "priorCondition": "multiple myeloma"},
         {"trialLabel": "A041703", "priorCondition": "breast cancer"},

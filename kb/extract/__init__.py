@@ -5,6 +5,7 @@ from __future__ import annotations
 from kb.extract.adherence import extract_adherence
 from kb.extract.arm_values import extract_arm_values
 from kb.extract.arms import extract_arms
+from kb.extract.contacts import extract_contacts
 from kb.extract.context import Context
 from kb.extract.disease import extract_disease
 from kb.extract.doses import extract_doses
@@ -38,6 +39,7 @@ _EXTRACTORS = (
     extract_doses,
     extract_outcomes,
     extract_publication,
+    extract_contacts,
 )
 
 

@@ -248,6 +248,27 @@ PROPERTIES: tuple[PropertySpec, ...] = (
         value="entity",
     ),
     PropertySpec(
+        "image_credit",
+        _cue(
+            r"\b(?:image|photo\w*|picture|illustration)s?\b.*\b(?:credit\w*|took|taken|by whom|who)\b|"
+            r"\b(?:credit\w*|who took)\b.*\b(?:image|photo\w*|picture)"
+        ),
+        "document",
+        ("tkb:imageCredit",),
+        "image credit",
+        value="entity",
+    ),
+    PropertySpec(
+        "media_contact",
+        _cue(
+            r"\b(?:media|press)\s+(?:contact\w*|enquir\w*|inquir\w*|officer)|\bcontact (?:person|for)\b|"
+            r"\bwho (?:should|can|do|to) (?:i |journalists |reporters )?contact\b"
+        ),
+        "document",
+        ("tkb:mediaContact",),
+        "media contact",
+    ),
+    PropertySpec(
         "performance_status",
         _cue(r"\bperformance(?:[\s-]status)?\b|\bECOG\b(?!-ACRIN)|\bKarnofsky\b|\bfunctional status\b"),
         "group",

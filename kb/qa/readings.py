@@ -150,6 +150,18 @@ _READINGS: list[Reading] = [
         "other diseases the patients had before, comorbidities",
     ),
     _p(
+        "image_credit",
+        ("organisation", "person"),
+        "who is credited for the image or photo of the news item",
+        "who took the picture",
+    ),
+    _p(
+        "media_contact",
+        ("person",),
+        "the media contact person for press enquiries",
+        "whom journalists should contact about the news",
+    ),
+    _p(
         "performance_status",
         ("kind", "number"),
         "the performance status of the patients, such as ECOG 0 to 2",

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import re
 import signal
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -127,7 +128,23 @@ def _start_worker(kb: Any) -> None:
     the workers do not each print a traceback."""
     global _WORKER_KB
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     _WORKER_KB = kb
+
+
+def _die_with_parent() -> None:
+    """Have Linux kill this worker when the parent dies (``kill -9``, a crash): an orphan would otherwise wait
+    for work forever, holding the parent's stdout and stderr open."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - no prctl: the worker lives until its queue closes
+        return
+    if os.getppid() == 1:  # the parent died before the call: nobody is left to send it work
+        os._exit(1)
 
 
 def _extract_in_worker(document: Document, force: bool) -> Any:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,3 +87,37 @@ def objects(extraction: Extraction, predicate: str, subject: str | None = None) 
         if fact.predicate == predicate and subject in (None, fact.subject.label, fact.subject.key):
             out.add(fact.object.label if isinstance(fact.object, Entity) else str(fact.object.value))
     return out
+
+
+@contextmanager
+def canary_listener(poll: float = 0.1) -> Iterator[tuple[int, list[str]]]:
+    """A listening TCP socket on 127.0.0.1 (an SSRF canary): its port, and the first bytes of every
+    connection made to it, recorded by a thread until the block ends."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    connections: list[str] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(poll)
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            with connection:
+                connection.settimeout(2)
+                try:
+                    connections.append(connection.recv(200).decode("latin-1"))
+                except OSError:
+                    connections.append("")
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], connections
+    finally:
+        stop.set()
+        thread.join(2)
+        listener.close()

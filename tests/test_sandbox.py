@@ -10,12 +10,12 @@ import os
 import pickle
 import socket
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from support import canary_listener
 
 from kb.errors import QueryTimeout, TrialKBError
 from kb.facade import KnowledgeBase
@@ -30,33 +30,9 @@ CARTESIAN = (
 
 @pytest.fixture()
 def canary() -> Iterator[tuple[int, list[str]]]:
-    """A listening TCP socket on 127.0.0.1; its thread records the first bytes of every connection."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    connections: list[str] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            with connection:
-                connection.settimeout(2)
-                try:
-                    connections.append(connection.recv(200).decode("latin-1"))
-                except OSError:
-                    connections.append("")
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1], connections
-    stop.set()
-    thread.join(2)
-    listener.close()
+    """A listening TCP socket on 127.0.0.1 whose thread records every connection made to it."""
+    with canary_listener() as listening:
+        yield listening
 
 
 def _connect(port: int) -> tuple[bool, str]:

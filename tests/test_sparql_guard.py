@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import random
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +14,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 from conftest import HARDENED
-from support import run_cli
+from support import canary_listener, run_cli
 
 from kb.errors import QueryRejected, TrialKBError
 from kb.sandbox import network_sandbox_active, run_isolated
@@ -256,32 +254,8 @@ def _engine_reading(queries: list[str], updates: list[str]) -> tuple[list[bool],
 @pytest.fixture(scope="module")
 def canary() -> Iterator[tuple[int, list[str]]]:
     """A listening TCP socket on 127.0.0.1 whose thread records every connection made to it."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    connections: list[str] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            with connection:
-                connection.settimeout(1)
-                try:
-                    connections.append(connection.recv(200).decode("latin-1"))
-                except OSError:
-                    connections.append("")
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1], connections
-    stop.set()
-    thread.join(2)
-    listener.close()
+    with canary_listener() as listening:
+        yield listening
 
 
 def test_generated_queries_agree_with_the_engine(canary: tuple[int, list[str]]) -> None:

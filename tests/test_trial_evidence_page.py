@@ -7,10 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support import DATA, ingested_kb
 
 from kb import KnowledgeBase
 from kb.api.trial_evidence import trial_evidence
-from tests.support import DATA, ingested_kb
 
 DOCUMENTS = [DATA / "corpus" / "paradigmhf-abstract.txt", DATA / "corpus" / "monaleesa2-summary.txt"]
 

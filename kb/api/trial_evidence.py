@@ -122,8 +122,7 @@ def forest_plots(effects: list[dict[str, Any]]) -> tuple[ForestPlot, ...]:
 
 
 def _plot(measure: str, rows: list[dict[str, Any]]) -> ForestPlot:
-    spaced = measure
-    log_scale = any(word in spaced for word in _RATIO_WORDS)
+    log_scale = any(word in measure for word in _RATIO_WORDS)
     values: list[float] = []
     for row in rows:
         for key in ("estimate", "ciLower", "ciUpper"):
@@ -156,7 +155,7 @@ def _plot(measure: str, rows: list[dict[str, Any]]) -> ForestPlot:
         )
         for row in rows
     )
-    return ForestPlot(spaced, log_scale, plotted, _ticks(low, high, log_scale), position(null) or 0.0)
+    return ForestPlot(measure, log_scale, plotted, _ticks(low, high, log_scale), position(null) or 0.0)
 
 
 def _ticks(low: float, high: float, log_scale: bool) -> tuple[tuple[float, str], ...]:

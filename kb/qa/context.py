@@ -56,6 +56,7 @@ class QAContext:
     linked: dict[str, tuple[tuple[str, int], ...]] = field(
         default_factory=dict
     )  # passage text -> (IRI, start)
+    evidence: dict[str, Any] = field(default_factory=dict)  # trial -> `kb.qa.evidence_facts.TrialEvidence`
 
     def linked_in(self, text: str) -> tuple[tuple[str, int], ...]:
         """The KB entities a passage names, with where (cached: the reader asks of the same passages)."""

@@ -88,6 +88,14 @@ def query_for(template: str, trial: str) -> str:
 
 
 def load(kb: QASource, context: QAContext, trial: str) -> TrialEvidence:
+    """The trial's evidence nodes, read once per KB version (the context is rebuilt on each commit)."""
+    cached = context.evidence.get(trial)
+    if cached is None:
+        cached = context.evidence[trial] = _read(kb, context, trial)
+    return cached
+
+
+def _read(kb: QASource, context: QAContext, trial: str) -> TrialEvidence:
     """Read the trial's evidence nodes (one query per kind), grouping rows by node."""
     sparql: dict[str, str] = {}
     records: list[Record] = []

@@ -259,6 +259,6 @@ def test_arms_roles_doses_of_a_randomisation_sentence() -> None:
         "PARADIGM-HF enalapril group": "ActiveComparatorArm",
     }
     doses = {f.subject.label for f in extraction.facts if f.predicate == "doseAmount"}
-    assert doses == {"LCZ696 200 mg twice daily", "enalapril 10 mg twice daily"}
+    assert doses == {"sacubitril-valsartan 200 mg twice daily", "enalapril 10 mg twice daily"}
     ratio = {f.object.value for f in extraction.facts if f.predicate == "allocationRatio"}  # type: ignore[union-attr]
     assert ratio == {"1:1"}

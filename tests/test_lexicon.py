@@ -74,7 +74,7 @@ def test_match_name_for_registry_intervention_names(lexicon: Lexicon) -> None:
         "Organization", "wake-forest-university-school-of-medicine"
     )
     assert lexicon.match_name("Journal", "The New England Journal of Medicine") is not None
-    assert lexicon.match_name("Drug", "aspirin") is None
+    assert lexicon.match_name("Drug", "vericiguat") is None
     assert lexicon.match_name("Drug", "Amgen") is None
 
 

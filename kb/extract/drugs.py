@@ -29,6 +29,48 @@ _STEMS = (
     # analogues, factor Xa and thrombin inhibitors, antivirals (issue 14).
     "pril|sartan|tril|vastatin|gliflozin|gliptin|glutide|xaban|gatran|desivir|previr|buvir|asvir|navir|clovir",
 )
+# What a stem says of a drug the lexicon lacks (WHO INN stem book): its class and, where the stem names one, its
+# target, as lexicon keys. Longer stems first: "-ciclib" before "-nib"-less stems, "-rafenib" before "-nib".
+_STEM_CLASSES: tuple[tuple[str, str, str | None], ...] = (
+    ("rafenib", "braf-inhibitor", "braf"),
+    ("metinib", "mek-inhibitor", "mek"),
+    ("brutinib", "btk-inhibitor", "btk"),
+    ("ciclib", "cdk4-6-inhibitor", "cdk4-6"),
+    ("parib", "parp-inhibitor", "parp"),
+    ("lisib", "pi3k-inhibitor", "pi3k-delta"),
+    ("zomib", "proteasome-inhibitor", "proteasome"),
+    ("rasib", "kras-inhibitor", "kras"),
+    ("degib", "hedgehog-inhibitor", None),
+    ("clax", "bcl2-inhibitor", "bcl2"),
+    ("inostat", "hdac-inhibitor", None),
+    ("tinib", "tyrosine-kinase-inhibitor", None),
+    ("nib", "tyrosine-kinase-inhibitor", None),
+    ("mab", "monoclonal-antibody", None),
+    ("tecan", "topoisomerase-inhibitor", "topoisomerase-1"),
+    ("platin", "platinum-chemotherapy", None),
+    ("taxel", "taxane", "tubulin"),
+    ("rubicin", "anthracycline", "topoisomerase-2"),
+    ("lidomide", "immunomodulatory-drug", "cereblon"),
+    ("leucel", "car-t-cell-therapy", None),
+    ("siran", "sirna", None),
+    ("rsen", "antisense-oligonucleotide", None),
+    ("gliflozin", "sglt2-inhibitor", "sglt2"),
+    ("gliptin", "dpp-4-inhibitor", "dpp4"),
+    ("glutide", "glp-1-receptor-agonist", "glp1r"),
+    ("pril", "ace-inhibitor", "ace"),
+    ("sartan", "angiotensin-receptor-blocker", "agtr1"),
+    ("vastatin", "statin", "hmgcr"),
+    ("xaban", "factor-xa-inhibitor", "factor-xa"),
+    ("gatran", "direct-thrombin-inhibitor", "thrombin"),
+    ("tegravir", "integrase-inhibitor", "hiv-integrase"),
+    ("amivir", "neuraminidase-inhibitor", "neuraminidase"),
+    ("previr", "protease-inhibitor", "viral-protease"),
+    ("navir", "protease-inhibitor", "viral-protease"),
+    ("buvir", "antiviral", "viral-rna-polymerase"),
+    ("desivir", "antiviral", "viral-rna-polymerase"),
+    ("asvir", "antiviral", None),
+    ("clovir", "antiviral", None),
+)
 _SUFFIXES = "vedotin|ozogamicin|tesirine|mafodotin|deruxtecan|govitecan|autoleucel|ciloleucel|maraleucel|vicleucel|pegol"
 _CELL_SUFFIXES = "autoleucel|ciloleucel|maraleucel|vicleucel"
 # A lower-case name (capitalised at most at the start of a sentence), never an all-capitals abbreviation; gene
@@ -138,14 +180,42 @@ def extract_drugs(ctx: Context) -> None:
     ctx.drug_mentions = find_drugs(ctx)
     text = ctx.document.text
     starts = [m.start for m in ctx.drug_mentions]
+    classed: set[Entity] = set()
     for mention in ctx.drug_mentions:
         passage = ctx.passage_at(mention.start)
         if passage is None:
             continue
+        if mention.entity not in classed:
+            classed.add(mention.entity)
+            _stem_class(ctx, mention)
         before = text[max(passage.start, mention.start - _BESIDE) : mention.start]
         if ctx.trial is not None and not _NOT_INTERVENTION.search(before):
             ctx.add(ctx.trial, "intervention", mention.entity, mention.start, mention.end)
         _describe(ctx, mention, passage, starts)
+
+
+def stem_class(name: str) -> tuple[str, str | None] | None:
+    """The class and target (lexicon keys) an INN's stem says, or None ("vericiguat": no stem known)."""
+    first = name.lower().split()[0]
+    for stem, drug_class, target in _STEM_CLASSES:
+        if first.endswith(stem) and len(first) > len(stem) + 2:
+            return drug_class, target
+    return None
+
+
+def _stem_class(ctx: Context, mention: Mention) -> None:
+    """A drug the lexicon lacks gets the class (and target) its INN stem says, traced to its first mention;
+    a lexicon drug has its curated class already."""
+    if ctx.lexicon.get("Drug", mention.entity.key) is not None:
+        return
+    found = stem_class(mention.entity.label)
+    if found is None:
+        return
+    for kind, key in (("DrugClass", found[0]), ("MolecularTarget", found[1])):
+        entry = ctx.lexicon.get(kind, key) if key else None
+        if entry is not None:
+            predicate = "drugClass" if kind == "DrugClass" else "target"
+            ctx.add(mention.entity, predicate, entity_for(entry), mention.start, mention.end)
 
 
 def _describe(ctx: Context, mention: Mention, passage: Passage, starts: list[int]) -> None:

@@ -304,6 +304,11 @@ def _endpoint(
             for e in endpoints
             if passage.start + match.start("what") <= e.start < passage.start + match.end("what")
         ]
+        # "a primary outcome event occurred in ... (hazard ratio for cardiovascular death or ...": the phrase
+        # spells out the primary outcome, and a reader asking for "the primary outcome" means this estimate.
+        clause = masked(text)[clause_start(text, match.start(), previous_end) : match.start()]
+        if PRIMARY.search(clause) and not PRIMARY.search(phrase):
+            phrase = f"{phrase} (primary outcome)"
         return phrase, (inside[0] if inside else None)
     begin = clause_start(text, match.start(), previous_end)
     clause = masked(text)[begin : match.start()]

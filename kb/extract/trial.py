@@ -16,7 +16,16 @@ _ACRONYM = r"[A-Z][A-Za-z]*[A-Z][A-Za-z]*-(?:[A-Z][a-z]+)?\d{1,3}[a-z]?"
 """Acronyms with a number, also after a word ("ZUMA-3", "DESTINY-Breast01")."""
 # Acronym names in capitals ("TOWER", "INO-VATE", "ALPHA-B"): only with trial context, and never a known term.
 _CAPITALS = r"[A-Z]{3,}(?:-[A-Z]{2,}|-[A-Z](?![a-z]))?"
-_CANDIDATE = re.compile(rf"(?<![\w-])(?!NCT\d)({_CODE}|{_ACRONYM}|{_CAPITALS})(?![\w-])")
+# Names in their other real forms, tried first so that the longer name wins: a capitalised word after the
+# acronym ("EMPEROR-Reduced"), a number after a space ("CheckMate 227", "KEYNOTE 189"), CamelCase run into
+# a number ("IMpower150") and a programme of trials ("SUSTAIN Program").
+_WORDED = r"[A-Z]{3,}-[A-Z][a-z]{2,}(?:-[A-Z][a-z]+)?"
+_SPACED = r"(?:[A-Z][a-z]+[A-Z][A-Za-z]*|[A-Z]{2,}[a-z]+[A-Za-z]*|[A-Z]{3,})\s\d{1,3}[a-z]?"
+_CAMEL = r"[A-Z]+[a-z]+(?:[A-Z][a-z]+)*\d{2,4}[a-z]?"
+_PROGRAM = r"[A-Z]{3,}\s+Program(?:me)?"
+_CANDIDATE = re.compile(
+    rf"(?<![\w-])(?!NCT\d)({_WORDED}|{_SPACED}|{_PROGRAM}|{_CODE}|{_ACRONYM}|{_CAMEL}|{_CAPITALS})(?![\w-])"
+)
 # Capitalised abbreviations that are not trial names even beside "trial" or "study".
 _NOT_NAMES = {
     "FDA",

@@ -322,6 +322,12 @@ def _items(
                 if span is not None:
                     break
             source = source_of(row["g"])
+            if span is None and spec.via == "drug" and source != "lexicon":
+                # A class or target read from the drug's INN stem ("ertugliflozin": an SGLT2 inhibitor) is traced
+                # to the sentence naming the drug, which does not write the class out.
+                span = next(
+                    (s for o, s in found.get((node, str(row["p"])), []) if str(o) == str(row["value"])), None
+                )
             if span is None and source != "lexicon":
                 continue
             if spec.shape == "marker":

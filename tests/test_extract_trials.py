@@ -1,0 +1,67 @@
+"""Several trials in one document: a news item on two trials where only one gives its registry id, and trial
+names in their real forms (a word after the acronym, a number after a space, CamelCase)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kb.extract import extract
+from kb.extract.trial import _CANDIDATE
+from kb.ingest import parse_document, read_document
+from kb.lexicon import load_lexicon
+from kb.models import Entity
+
+FRESH = Path(__file__).parent / "data" / "fresh"
+
+
+def _trials(extraction) -> dict[str, Entity]:  # type: ignore[no-untyped-def]
+    return {f.subject.label: f.subject for f in extraction.facts if f.subject.kind == "ClinicalTrial"}
+
+
+def _values(extraction, trial: Entity, predicate: str) -> set[str]:  # type: ignore[no-untyped-def]
+    out = set()
+    for fact in extraction.facts:
+        if fact.subject == trial and fact.predicate == predicate:
+            obj = fact.object
+            out.add(obj.label if isinstance(obj, Entity) else str(obj.value))
+    return out
+
+
+def test_two_trials_one_without_a_registry_id_keep_their_own_facts() -> None:
+    extraction = extract(read_document(FRESH / "hfpef-two-trials-news.txt"), load_lexicon())
+    trials = _trials(extraction)
+    assert set(trials) == {"EMPEROR-Preserved", "DELIVER"}
+    emperor, deliver = trials["EMPEROR-Preserved"], trials["DELIVER"]
+    assert _values(extraction, emperor, "nctId") == {"NCT03057951"}
+    assert _values(extraction, deliver, "nctId") == set()  # the id is EMPEROR-Preserved's, never DELIVER's
+    assert _values(extraction, deliver, "fundedBy") == {"AstraZeneca"}
+    assert _values(extraction, emperor, "fundedBy") == {"Boehringer Ingelheim", "Eli Lilly and Company"}
+    assert _values(extraction, deliver, "intervention") == {"dapagliflozin"}
+    assert _values(extraction, emperor, "intervention") == {"empagliflozin"}
+
+
+def test_a_trial_cited_in_passing_is_not_split_off() -> None:
+    text = (
+        "Finerenone in Heart Failure\n\nIn the FINEARTS-HF trial (NCT04435626), 6001 patients were randomly "
+        "assigned to finerenone or placebo. Earlier, the TOPCAT trial had tested spironolactone in a similar "
+        "population. The primary outcome occurred in 1083 patients in the finerenone group.\n"
+    )
+    extraction = extract(parse_document("finearts.txt", text), load_lexicon())
+    assert set(_trials(extraction)) == {"FINEARTS-HF"}
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("In the EMPEROR-Reduced trial, patients", "EMPEROR-Reduced"),
+        ("the CheckMate 227 trial enrolled", "CheckMate 227"),
+        ("results of the KEYNOTE 189 study", "KEYNOTE 189"),
+        ("the IMpower150 trial", "IMpower150"),
+        ("the SUSTAIN Program trials", "SUSTAIN Program"),
+        ("DESTINY-Breast01 (NCT03248492)", "DESTINY-Breast01"),
+    ],
+)
+def test_trial_names_in_their_real_forms_are_candidates(text: str, name: str) -> None:
+    assert name in [m.group(1) for m in _CANDIDATE.finditer(text)]

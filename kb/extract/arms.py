@@ -14,9 +14,9 @@ from kb.models import Entity, Passage
 
 _PEOPLE = r"(?:patients|participants|adults|subjects|people|women|men|children|persons|individuals)"
 _RATIO = re.compile(r"\bin\s+an?\s+(?P<ratio>\d+(?:\s*:\s*\d+)+)\s+ratio\b")
-_ASSIGNED = re.compile(r"\b(?:randomly\s+(?:assigned|allocated)|randomi[sz]ed|assigned)\b")
+_ASSIGNED = re.compile(r"\b(?:randomly\s+(?:assigned|allocated)|randomi[sz](?:ed|ation)|assigned)\b")
 _TO_EITHER = re.compile(
-    r"\bto\s+(?:receive\s+)?(?:either\s+)?(?P<a>[^;.]{2,160}?)\s*,?\s+or\s+(?:to\s+)?(?P<b>[^;]{2,160}?)(?=[;.](?!\d)|,\s+(?:in|with|and|stratified|its|after)\b|$)"
+    r"\bto\s+(?:receive\s+)?(?:either\s+)?(?P<a>[^;.]{2,160}?)\s*,?\s+or\s+(?:to\s+)?(?P<b>[^;]{2,160}?)(?=[;.](?!\d)|,\s+(?:in|with|and|stratified|its|after|followed)\b|$)"
 )
 _COUNTS_TO = re.compile(
     rf"(?P<a>{NUMBER})\s+(?:{_PEOPLE}\s+)?(?:were\s+assigned\s+)?to\s+(?P<x>[\w-]+(?:\s+[\w-]+){{0,3}}?)\s*,?\s+and\s+"

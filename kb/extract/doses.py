@@ -16,7 +16,7 @@ _UNIT = (
     r"|\s+per\s+square\s+met(?:er|re)(?:\s+of\s+body[\s-]surface\s+area)?)?"
 )
 _AMOUNT = re.compile(
-    r"(?:at\s+a\s+(?:daily\s+|target\s+)?dose\s+of\s+|as\s+an?\s+|at\s+|,\s*|\s)?"
+    r"(?:at\s+a\s+(?:daily\s+|target\s+)?dose\s+of\s+|as\s+an?\s+|at\s+|,\s*|\(\s*|\s)?"
     rf"(?P<amount>\d+(?:[.,]\d+)?)\s*{_UNIT}(?![\w/])(?!\s*(?:per|/)\s*(?:deci|milli)?(?:lit|dL|L\b|mL))"
 )
 _FREQUENCY = re.compile(
@@ -35,7 +35,12 @@ _DURATION = re.compile(
     r"|on\s+an?\s+[\w\s,-]{3,40}?\s+schedule|on\s+days?\s+[\d,\s-]+(?:and\s+\d+)?(?:\s+of\s+(?:each\s+)?[\w-]+\s+cycles?)?)",
     re.IGNORECASE,
 )
-_FOLLOWED = re.compile(r"[^.;]{0,40}?\b(?:followed\s+by|or)\s+(?=\d)")
+# The next dose of a list: "followed by 100 mg", "or 420 mg", "(5 mg, 10 mg, or 15 mg)".
+_FOLLOWED = re.compile(r"\s*,\s*(?=\d)|[^.;]{0,40}?\b(?:followed\s+by|or|and)\s+(?=\d)")
+# A dose written before its drug: "200 mg of pembrolizumab", "a daily dose of 6 mg of dexamethasone".
+_BEFORE_DRUG = re.compile(rf"(?P<amount>\d+(?:[.,]\d+)?)\s*{_UNIT}\s+of\s+$")
+# What may stand between a drug written after its dose and the dose's frequency ("or placebo", "(Keytruda)").
+_BETWEEN = re.compile(r"(?:\s*\([^)]{0,40}\))?(?:\s+or\s+(?:matching\s+)?placebo)?")
 _ROUTES = {"orally": "oral", "intravenously": "intravenous", "infused": "intravenous", "subcutaneously": "subcutaneous",
            "intramuscularly": "intramuscular"}  # fmt: skip
 
@@ -58,9 +63,23 @@ def extract_doses_in(
     ]
     if not drugs and unnamed is not None:
         drugs = [(unnamed, start, start + len(unnamed.label))]
+    text = ctx.document.text
+    # Doses written before their drug first ("200 mg of pembrolizumab"): the drug named before such a dose
+    # ("pemetrexed plus 200 mg of pembrolizumab") must not take it as its own.
+    written_before: set[int] = set()
     for index, drug in enumerate(drugs):
         limit = min(end, drugs[index + 1][1] if index + 1 < len(drugs) else end)
-        _doses_after(ctx, passage, drug, limit, arm)
+        before = _BEFORE_DRUG.search(text, max(start, drug[1] - 40), drug[1])
+        if before is not None:
+            written_before.add(index)
+            between = _BETWEEN.match(text, drug[2], limit)
+            _record(
+                ctx, passage, drug, before, limit, arm, frequency_at=between.end() if between else drug[2]
+            )
+    for index, drug in enumerate(drugs):
+        if index not in written_before:
+            limit = min(end, drugs[index + 1][1] if index + 1 < len(drugs) else end)
+            _doses_after(ctx, passage, drug, limit, arm)
 
 
 def _doses_after(
@@ -91,7 +110,10 @@ def _record(
     match: re.Match[str],
     limit: int,
     arm: Entity | None,
+    frequency_at: int | None = None,
 ) -> None:
+    """Record the dose ``match`` read; its frequency is read after the match, or at ``frequency_at`` for a dose
+    written before its drug."""
     assert ctx.trial is not None
     text = ctx.document.text
     amount = parse_number(match.group("amount").replace(",", "."))
@@ -105,11 +127,12 @@ def _record(
         unit, basis_name = f"{unit}/kg", "body weight"
     elif "m2" in basis or "m\u00b2" in basis or "square" in basis:
         unit, basis_name = f"{unit}/m\u00b2", "body-surface area"
-    after = text[match.end() : limit]
+    after_at = frequency_at if frequency_at is not None else match.end()
+    after = text[after_at:limit]
     frequency = _FREQUENCY.match(after)
     if frequency is None and re.match(r"^\s*loading\s+dose", after, re.I):
         frequency = re.match(r"^\s*(?P<f>loading\s+dose)", after, re.I)
-    tail = match.end() + (frequency.end() if frequency else 0)
+    tail = after_at + (frequency.end() if frequency else 0)
     duration = _DURATION.match(text, tail, limit)
     owner = arm if arm is not None else ctx.trial
     count = ctx.count("hasDose") + 1  # as added: not a scan of every fact
@@ -118,7 +141,7 @@ def _record(
     if frequency:
         label += f" {frequency.group('f').lower()}"
     dose = Entity("DoseSpecification", ctx.scoped_key("dose", str(count)), label)
-    start, end = drug_start, (duration.end() if duration else tail)
+    start, end = min(drug_start, match.start("amount")), (duration.end() if duration else tail)
     ctx.add(owner, "hasDose", dose, start, end)
     ctx.add(dose, "doseOf", entity, drug_start, drug_end)
     ctx.add_value(dose, "doseAmount", decimal_value(amount), "decimal", match.start("amount"), match.end())

@@ -26,7 +26,7 @@ _COUNT_PATTERNS = (
     ),
     re.compile(rf"\b(?:randomi[sz]ed|randomly\s+assigned)\s+(?P<n>{NUMBER})\s+{_PEOPLE}\b(?P<rand>)"),
     re.compile(
-        rf"(?<![\w.,])(?<!\d\sof\s)(?P<n>{NUMBER})\s+{_PEOPLE}\b[^.;]{{0,80}}?\b(?:were|was|had\s+been)\s+(?:{_VERB})\b"
+        rf"(?<![\w.,])(?<!\d\sof\s)(?P<n>{NUMBER})\s+{_PEOPLE}\b[^.;]{{0,160}}?\b(?:were|was|had\s+been)\s+(?:{_VERB})\b"
     ),
     re.compile(rf"\band\s+(?P<n>{NUMBER})\s+(?:were|had\s+been)\s+(?:{_VERB})\b"),
     re.compile(rf"(?<![\w.,])(?<!\d\sof\s)(?P<n>{NUMBER})\s+{_PEOPLE}\s+(?:received|underwent)\b(?P<treat>)"),

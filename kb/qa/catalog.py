@@ -171,6 +171,16 @@ PROPERTIES: tuple[PropertySpec, ...] = (
         "phase",
     ),
     PropertySpec(
+        "allocation_ratio",
+        _cue(
+            r"\b(?:allocation|randomi[sz]ation|assignment)\s+ratio\b|\bratio\b.*\b(?:randomi[sz]\w*|allocat\w*|assigned)\b|"
+            r"\bin what (?:ratio|proportion)\b"
+        ),
+        "trial",
+        ("tkb:allocationRatio",),
+        "allocation ratio",
+    ),
+    PropertySpec(
         "median_age",
         _cue(r"\bmedian age\b|\bmedian\b.*\bage\b|\bmedian\b.*\bold\b"),
         "group",

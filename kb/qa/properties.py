@@ -117,6 +117,11 @@ def answer_property(kb: QASource, context: QAContext, q: Question, raw: str) -> 
             return Answer.abstain(raw, "the question names no drug the knowledge base knows", intent=q.intent)
         nodes, restrict = drugs, []
     rows, query = _rows(kb, spec.via, spec.predicates, restrict, nodes)
+    if spec.name == "enrolled_count":
+        # A randomised trial's enrolment is the number it randomised, where it states no other count.
+        stated = {str(r.get("trial")) for r in rows}
+        randomized, _ = _rows(kb, spec.via, ("tkb:randomizedCount",), restrict, nodes)
+        rows += [r for r in randomized if str(r.get("trial")) not in stated]
     arms = {a.iri for a in q.named("Arm") if a.iri}
     if spec.via == "group" and arms:  # a group's value, never the whole study's or another group's
         rows = [r for r in rows if str(r["node"]) in arms]

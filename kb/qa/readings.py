@@ -105,6 +105,12 @@ _READINGS: list[Reading] = [
     ),
     _p("phase", ("kind", "number"), "the phase of the clinical trial", "is it a phase 1, 2 or 3 study"),
     _p(
+        "allocation_ratio",
+        ("number", "kind"),
+        "the ratio in which patients were randomly assigned to the arms",
+        "the allocation ratio of the randomisation, such as 1:1 or 2:1",
+    ),
+    _p(
         "median_age",
         ("number",),
         "the median age of the patients",

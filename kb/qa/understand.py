@@ -380,4 +380,9 @@ def _property(text: str, kinds: set[str]) -> PropertySpec | None:
 def _cue_spans(prop: PropertySpec | None, text: str) -> list[tuple[int, int]]:
     if prop is None:
         return []
-    return [(m.start(), m.end()) for m in prop.cue.finditer(text)]
+    spans = [(m.start(), m.end()) for m in prop.cue.finditer(text)]
+    # A word of the property's own name in another form ("enroll" for "enrolled", "randomization" for
+    # "randomized") is explained by it, wherever the cue's first alternative ended.
+    stems = {fold(w)[:5] for w in re.split(r"[\s_]+", f"{prop.label} {prop.name}") if len(w) >= 5}
+    spans += [(start, end) for word, start, end in tokens(text) if len(word) >= 5 and fold(word)[:5] in stems]
+    return spans

@@ -78,12 +78,17 @@ def overlap(a: str, b: str) -> float:
 
 
 def same_number(a: Decimal | None, b: Decimal | None) -> bool:
-    """Equal at the precision of the less precise one: 0.74 and 0.740 agree, and 0.735 rounds to 0.74
-    (an article rounds what the registry posts); 0.74 and 0.75 differ."""
+    """Equal, or equal once the more precise is rounded to the places of the other when that one has two
+    significant digits or more: 0.735 and 0.74 agree (an article rounds what the registry posts), 24.62 and
+    24.6 too; 0.82 and 0.8 do not (one digit says too little), nor 0.74 and 0.75."""
     if a is None or b is None:
         return False
-    places = min(_places(a), _places(b))
-    quantum = Decimal(1).scaleb(-places)
+    if a == b:
+        return True
+    coarse = a if _places(a) <= _places(b) else b
+    if len(coarse.normalize().as_tuple().digits) < 2:
+        return False
+    quantum = Decimal(1).scaleb(-_places(coarse))
     return a.quantize(quantum) == b.quantize(quantum)
 
 

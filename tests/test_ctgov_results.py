@@ -437,3 +437,43 @@ def test_api_reconcile_shows_the_per_estimate_items(  # type: ignore[no-untyped-
     )
     arms = {item["subject"]: item for item in response.json()["items"] if item["topic"] == "arms"}
     assert arms["Placebo"]["registry"][0]["value"] == 2371
+
+
+def test_groups_match_arms_by_their_words_and_event_rows_map_per_arm() -> None:
+    data = record_data(DAPA)
+    section = data["resultsSection"]
+    section["participantFlowModule"]["groups"] = [
+        {"id": "FG000", "title": "Dapagliflozin"},  # the arm's words, fewer of them
+        {"id": "FG001", "title": "Placebo + recommended therapy"},  # more of them
+    ]
+    section["adverseEventsModule"]["otherEvents"] = [
+        {
+            "term": "Hypotension",
+            "organSystem": "Vascular disorders",
+            "stats": [{"groupId": "EG000", "numAffected": 10}, {"groupId": "EG001", "numAffected": 5}],
+        }
+    ]
+    section["adverseEventsModule"]["eventGroups"][0]["otherNumAtRisk"] = 2368
+    graph = registry_graph(data)
+    trial = RES[f"trial/{DAPA}"]
+    assert len(set(graph.objects(trial, TKB.hasArm))) == 2
+    placebo = RES[f"arm/{DAPA}-placebo"]
+    assert graph.value(placebo, TKB.randomizedCount) == Literal(2371, datatype=XSD.integer)
+    rows = {
+        graph.value(e, TKB.inArm): (
+            graph.value(e, TKB.serious),
+            graph.value(e, TKB.denominator),
+            graph.value(e, TKB.percentage),
+        )
+        for e in graph.objects(trial, TKB.hasAdverseEvent)
+        if str(graph.value(e, TKB.adverseEventTerm)) == "hypotension"
+    }
+    # Non-serious ("other") rows; the at-risk count from the group when the row has none (or nothing at all).
+    assert rows == {
+        RES[f"arm/{DAPA}-dapagliflozin-10-mg"]: (
+            Literal(False),
+            Literal(2368, datatype=XSD.integer),
+            Literal("0.42", datatype=XSD.decimal),
+        ),
+        placebo: (Literal(False), None, None),
+    }

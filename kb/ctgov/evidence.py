@@ -145,14 +145,20 @@ class EvidenceMapper:
     # ------------------------------------------------------------------ arms
 
     def arm_for(self, group: ResultGroup) -> URIRef | None:
-        """The arm a result group reports: the arm of the same title, else the one arm whose label the title
-        contains (or is contained in); a group no arm matches is an arm of its own. "Total" is no arm."""
+        """The arm a result group reports: the arm of the same title, else the one arm whose label's words the
+        title contains (or are contained in it: "Placebo" and "Placebo + standard care"); a group no arm matches
+        is an arm of its own. "Total" is no arm."""
         if _TOTAL.match(group.title):
             return None
         key = _key(group.title)
         if key in self.arms:
             return self.arms[key]
-        near = {node for label, node in self.arms.items() if label and (label in key or key in label)}
+        words = set(key.split())
+        near = {
+            node
+            for label, node in self.arms.items()
+            if label and words and (set(label.split()) <= words or words <= set(label.split()))
+        }
         if len(near) == 1:
             return near.pop()
         node = arm_node(self.nct, group.title)

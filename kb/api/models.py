@@ -92,7 +92,11 @@ class SourcedValue(BaseModel):
 
 class ReconciliationItem(BaseModel):
     topic: str = Field(
-        description="enrollment, phase, sponsor, interventions, conditions, ages, primary endpoint..."
+        description="enrollment, phase, sponsor, interventions, conditions, ages, primary endpoint, arms, "
+        "effect estimates, adverse events"
+    )
+    subject: str | None = Field(
+        None, description="The arm, effect estimate or adverse event of a per-arm or per-estimate item."
     )
     status: str = Field(description="agree, differ, only_article, only_registry or neither.")
     conflict: bool = Field(

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, PROV, RDF, RDFS, SKOS, XSD
 
+from kb.ctgov.evidence import EvidenceMapper, arm_node
 from kb.ctgov.links import api_url, record_url, registry_graph, trial_link_triples, trial_node
 from kb.ctgov.record import Age, Intervention, Organization, Outcome, RegistryDate, RegistryRecord
 from kb.ctgov.resolve import MentionFinder, Resolver, entity_node, lexicon_mentions, lexicon_resolver, slugify
@@ -39,10 +40,6 @@ def date_literal(date: RegistryDate) -> Literal:
 def registry_cohort(nct_id: str) -> URIRef:
     """The node for the population the registry describes (all arms): its enrollment and eligibility."""
     return RES[f"cohort/{nct_id}-registry"]
-
-
-def arm_node(nct_id: str, label: str) -> URIRef:
-    return RES[f"arm/{nct_id}-{slugify(label)}"]
 
 
 def record_to_graph(
@@ -95,6 +92,10 @@ class _Mapper:
         self._arms(drugs)
         self._outcomes("primary", TKB.primaryEndpoint, self.record.primary_outcomes)
         self._outcomes("secondary", TKB.secondaryEndpoint, self.record.secondary_outcomes)
+        # Arm roles and the posted results, in the terms of the article evidence.
+        EvidenceMapper(
+            self.graph, self.record, self.trial, record_url(self.nct), self.mentions, self._outcome_nodes()
+        ).map()
         return graph_iri, self.graph
 
     def _provenance(self, graph_iri: URIRef, retrieved_at: dt.datetime, api_base: str | None) -> None:
@@ -255,6 +256,18 @@ class _Mapper:
                 if name in interventions:
                     target, prop = interventions[name]
                     self.add(node, prop, target)
+
+    def _outcome_nodes(self) -> dict[str, URIRef]:
+        """Registered outcome measures by title (normalised), for the results that report them."""
+        nodes: dict[str, URIRef] = {}
+        for kind, outcomes in (
+            ("primary", self.record.primary_outcomes),
+            ("secondary", self.record.secondary_outcomes),
+        ):
+            for index, outcome in enumerate(outcomes, start=1):
+                key = re.sub(r"[^a-z0-9]+", " ", outcome.measure.lower()).strip()
+                nodes.setdefault(key, RES[f"outcome-measure/{self.nct}-{kind}-{index}"])
+        return nodes
 
     def _outcomes(self, kind: str, prop: URIRef, outcomes: Sequence[Outcome]) -> None:
         for index, outcome in enumerate(outcomes, start=1):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from kb.ctgov.links import normalize_nct_id
+from kb.ctgov.reconcile_evidence import EvidenceTopics
 from kb.ctgov.reconciliation import Reconciliation, ReconciliationItem, SourcedValue, Status
 from kb.ctgov.resolve import lexicon_ancestors
 from kb.ctgov.sources import KBSources, Row, Select, number_of, show, similar, text_of
@@ -60,7 +61,7 @@ class _Reconciler(KBSources):
         self.ancestors = ancestors
 
     def run(self) -> Reconciliation:
-        items = (
+        items: tuple[ReconciliationItem, ...] = (
             self.enrollment(),
             self.phase(),
             self.sponsor(),
@@ -69,6 +70,8 @@ class _Reconciler(KBSources):
             self.ages(),
             self.primary_endpoint(),
         )
+        evidence = EvidenceTopics(self)
+        items += (*evidence.arms(), *evidence.effect_estimates(), *evidence.adverse_events())
         return Reconciliation(
             nct_id=self.nct,
             trial=self.trial,

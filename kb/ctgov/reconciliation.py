@@ -15,7 +15,11 @@ TOPICS = (
     "conditions",
     "eligible_ages",
     "primary_endpoint",
+    "arms",
+    "effect_estimates",
+    "adverse_events",
 )
+"""Topics in report order; the last three have an item per arm, estimate or event (its ``subject``)."""
 
 
 @dataclass(frozen=True)
@@ -64,10 +68,12 @@ class ReconciliationItem:
     registry: tuple[SourcedValue, ...]
     note: str
     conflict: bool = False
+    subject: str | None = None  # the arm, estimate or event of a per-arm or per-estimate item
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "topic": self.topic,
+            "subject": self.subject,
             "status": self.status,
             "conflict": self.conflict,
             "note": self.note,
@@ -93,6 +99,10 @@ class Reconciliation:
                 return item
         raise KeyError(topic)
 
+    def items_of(self, topic: str) -> tuple[ReconciliationItem, ...]:
+        """Every item of a topic: one per arm, estimate or event for the per-subject topics."""
+        return tuple(item for item in self.items if item.topic == topic)
+
     def to_dict(self) -> dict[str, Any]:
         """Stable JSON: fixed keys, topics in a fixed order, values sorted by source then label."""
         return {
@@ -112,7 +122,11 @@ class Reconciliation:
         lines.append(f"  articles: {', '.join(self.documents) if self.documents else 'none'}")
         for item in self.items:
             flag = "  (conflict)" if item.conflict else ""
-            lines += ["", f"{item.topic.replace('_', ' ')}: {item.status.replace('_', ' ').upper()}{flag}"]
+            about = f" \u2014 {item.subject}" if item.subject else ""
+            lines += [
+                "",
+                f"{item.topic.replace('_', ' ')}{about}: {item.status.replace('_', ' ').upper()}{flag}",
+            ]
             lines.append(f"  {item.note}")
             for side, values in (("article ", item.article), ("registry", item.registry)):
                 for value in values:

@@ -11,8 +11,10 @@ from typing import Any
 
 from kb.ctgov.errors import InvalidRecord, RecordMismatch
 from kb.ctgov.links import NCT_ID, normalize_nct_id
+from kb.ctgov.results import Results, parse_results
 
 _DATE = re.compile(r"\d{4}-\d{2}(-\d{2})?")
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _AGE = re.compile(r"(\d+(?:\.\d+)?)\s*(year|month|week|day|hour|minute)s?", re.IGNORECASE)
 # Ages become decimal years, rounded to two places (6 Months -> 0.50, 30 Days -> 0.08).
 _YEARS_PER_UNIT = {
@@ -136,6 +138,7 @@ class RegistryRecord:
     officials: tuple[Official, ...] = ()
     has_results: bool = False
     result_measures: tuple[str, ...] = ()  # titles of outcome measures with posted results
+    results: Results = Results()  # the posted results section (empty when none)
 
 
 def age_in_years(text: str) -> Decimal | None:
@@ -206,6 +209,28 @@ class _Reader:
             readers.append(_Reader(value, f"{self._at(key)}[{index}]"))
         return readers
 
+    def count(self, key: str) -> int | None:
+        """A count the registry gives as a number or a digit string ("2373"); "NA" or nothing is None."""
+        value = self.data.get(key)
+        if isinstance(value, str):
+            value = value.strip().replace(",", "")
+            if value.upper() in {"", "NA", "N/A"}:
+                return None
+            if not value.isdigit():
+                raise InvalidRecord(f"expected a count, got {value!r}", self._at(key))
+            return int(value)
+        return self.integer(key)
+
+    def number(self, key: str) -> Decimal | None:
+        """A decimal the registry writes as text ("0.74", "-1.2") or a number; "NA" and the like are None."""
+        value = self.data.get(key)
+        if value is None or isinstance(value, bool):
+            return None
+        text = str(value).strip().replace("\u2212", "-")
+        if not _NUMBER.fullmatch(text):
+            return None  # "NA", "Not estimable": the registry's words for a missing value
+        return Decimal(text)
+
     def required(self, key: str) -> str:
         value = self.text(key)
         if value is None:
@@ -268,7 +293,8 @@ def parse_record(data: Mapping[str, Any] | str | bytes, expected_nct_id: str | N
         raise RecordMismatch(normalize_nct_id(expected_nct_id), nct_id)
     status = protocol.obj("statusModule")
     sponsors = protocol.obj("sponsorCollaboratorsModule")
-    results = root.obj("resultsSection").obj("outcomeMeasuresModule")
+    results_section = root.obj("resultsSection")
+    results = results_section.obj("outcomeMeasuresModule")
     return RegistryRecord(
         nct_id=nct_id,
         brief_title=ident.text("briefTitle"),
@@ -304,6 +330,7 @@ def parse_record(data: Mapping[str, Any] | str | bytes, expected_nct_id: str | N
         result_measures=tuple(
             title for title in (item.text("title") for item in results.objs("outcomeMeasures")) if title
         ),
+        results=parse_results(results_section),
     )
 
 

@@ -99,7 +99,7 @@ EVIDENCE_GOLDEN: dict[str, list[dict[str, str]]] = {
     ],
     "arms": [
         {"trialLabel": "PARADIGM-HF", "allocationRatio": "1:1", "armLabel": "PARADIGM-HF lcz696 group",
-         "role": "https://w3id.org/trialkb/ontology#ExperimentalArm", "analyzed": "4187", "drugLabel": "LCZ696",
+         "role": "https://w3id.org/trialkb/ontology#ExperimentalArm", "analyzed": "4187", "drugLabel": "sacubitril-valsartan",
          "amount": "200", "unit": "mg", "frequency": "twice daily"},
         {"trialLabel": "ACTT-1", "armLabel": "ACTT-1 placebo group",
          "role": "https://w3id.org/trialkb/ontology#PlaceboComparatorArm", "randomized": "521"},

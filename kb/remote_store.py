@@ -31,6 +31,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import httpx
 import pyoxigraph as ox
@@ -49,6 +50,7 @@ RECORD_KEY = "remote_store"
 
 _RESULTS_JSON = "application/sparql-results+json"
 _NTRIPLES = "application/n-triples"
+_FORM = "application/x-www-form-urlencoded"
 _RETRIED_STATUS = {500, 502, 503, 504}
 
 
@@ -172,29 +174,28 @@ class SparqlClient:
         default_graphs: Iterable[str] = (),
         named_graphs: Iterable[str] = (),
     ) -> httpx.Response:
-        """POST a query (``application/sparql-query``); the protocol's dataset as URL parameters."""
-        params = [("default-graph-uri", g) for g in default_graphs] + [
-            ("named-graph-uri", g) for g in named_graphs
-        ]
+        """POST a query URL-encoded (SPARQL 1.1 Protocol §2.1.2: every engine takes it; Virtuoso 7 does not
+        answer a direct ``application/sparql-query`` POST), with the protocol's dataset parameters."""
+        form = [("query", text)] + [("default-graph-uri", g) for g in default_graphs]
+        form += [("named-graph-uri", g) for g in named_graphs]
         return self._request(
             "POST",
             self.endpoints.query,
             what="query",
-            params=params,
-            content=text.encode("utf-8"),
-            headers={"Content-Type": "application/sparql-query", "Accept": accept},
+            content=urlencode(form).encode("ascii"),
+            headers={"Accept": accept, "Content-Type": _FORM},
             timeout=self.query_timeout,
             retry_read_timeout=False,
         )
 
     def update(self, text: str) -> None:
-        """POST a SPARQL Update (``application/sparql-update``)."""
+        """POST a SPARQL Update, URL-encoded (``update=``) like queries."""
         self._request(
             "POST",
             self._required("update", self.endpoints.update),
             what="update",
-            content=text.encode("utf-8"),
-            headers={"Content-Type": "application/sparql-update"},
+            content=urlencode({"update": text}).encode("ascii"),
+            headers={"Content-Type": _FORM},
         )
 
     # ------------------------------------------------------------------ Graph Store Protocol

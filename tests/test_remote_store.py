@@ -109,6 +109,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OxigraphServer]
     running.stop()
 
 
+@pytest.fixture()
+def own_server(tmp_path: Path) -> Iterator[OxigraphServer]:
+    """A server of its own, for a test that writes other content than the shared KB's."""
+    running = OxigraphServer(tmp_path / "oxigraph")
+    running.start()
+    yield running
+    running.stop()
+
+
 def trialkb(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environment = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), **(env or {}))
     return subprocess.run(
@@ -252,20 +261,20 @@ def test_ingesting_twice_doubles_nothing(
     assert server.default_count() == default
 
 
-def test_a_changed_document_replaces_its_graph(server: OxigraphServer, tmp_path: Path) -> None:
+def test_a_changed_document_replaces_its_graph(own_server: OxigraphServer, tmp_path: Path) -> None:
     source = tmp_path / "zuma3-abstract.txt"
     text = (CORPUS / "zuma3-abstract.txt").read_text()
     source.write_text(text)
-    kb = remote_kb(tmp_path / "kb", server)
+    kb = remote_kb(tmp_path / "kb", own_server)
     kb.ingest([source], workers=1)
     source.write_text(text.split("\n\n")[0] + "\n")  # shorter: triples leave the graph
     assert not kb.ingest([source], workers=1).failed
     embedded = KnowledgeBase(tmp_path / "embedded")
     embedded.ingest([source], workers=1)
     graph = kb.manifest.documents[0].graph
-    assert server.named_counts()[graph] == local_counts(embedded)[graph]
+    assert own_server.named_counts()[graph] == local_counts(embedded)[graph]
     # No triple of the old version is left in the merged default graph.
-    stale = server.select(
+    stale = own_server.select(
         "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o FILTER NOT EXISTS { GRAPH ?g { ?s ?p ?o } } }"
     )
     assert stale[0]["n"] == "0"
@@ -290,15 +299,17 @@ def test_a_store_that_is_down_fails_cleanly(server: OxigraphServer, remote: Know
     assert asked.returncode == 1 and server.base in asked.stderr and "Traceback" not in asked.stderr
 
 
-def test_a_short_outage_is_retried_with_backoff(server: OxigraphServer, tmp_path: Path) -> None:
+def test_a_short_outage_is_retried_with_backoff(own_server: OxigraphServer, tmp_path: Path) -> None:
     home = tmp_path / "kb"
-    server.stop()
-    threading.Timer(1.0, server.start).start()  # back within the retries: 0.5 + 1 + 2 + 4 s
-    result = trialkb(home, *server.options(), "ingest", str(LATER[0]), env={"TRIALKB_STORE_ATTEMPTS": "5"})
+    own_server.stop()
+    threading.Timer(1.0, own_server.start).start()  # back within the retries: 0.5 + 1 + 2 + 4 s
+    result = trialkb(
+        home, *own_server.options(), "ingest", str(LATER[0]), env={"TRIALKB_STORE_ATTEMPTS": "5"}
+    )
     time.sleep(0.1)
     assert result.returncode == 0, result.stderr
     graph = KnowledgeBase(home).manifest.documents[0].graph
-    assert graph in server.named_counts()
+    assert graph in own_server.named_counts()
 
 
 def test_a_refusing_store_names_the_endpoint(server: OxigraphServer, tmp_path: Path) -> None:
@@ -309,14 +320,16 @@ def test_a_refusing_store_names_the_endpoint(server: OxigraphServer, tmp_path: P
     assert not (tmp_path / "kb" / "manifest.json").exists()
 
 
-def test_killed_between_graph_writes_then_rerun_loses_nothing(server: OxigraphServer, tmp_path: Path) -> None:
+def test_killed_between_graph_writes_then_rerun_loses_nothing(
+    own_server: OxigraphServer, tmp_path: Path
+) -> None:
     home = tmp_path / "kb"
-    first = trialkb(home, *server.options(), "ingest", "--workers", "1", str(DOCUMENTS[0]))
+    first = trialkb(home, *own_server.options(), "ingest", "--workers", "1", str(DOCUMENTS[0]))
     assert first.returncode == 0, first.stderr
     manifest = (home / "manifest.json").read_bytes()
     killed = trialkb(
         home,
-        *server.options(),
+        *own_server.options(),
         "ingest",
         "--workers",
         "1",
@@ -325,14 +338,12 @@ def test_killed_between_graph_writes_then_rerun_loses_nothing(server: OxigraphSe
     )
     assert killed.returncode == -9
     assert (home / "manifest.json").read_bytes() == manifest  # nothing recorded
-    rerun = trialkb(home, *server.options(), "ingest", "--workers", "1", *map(str, LATER))
+    rerun = trialkb(home, *own_server.options(), "ingest", "--workers", "1", *map(str, LATER))
     assert rerun.returncode == 0, rerun.stderr
-    kb = remote_kb(home, server)
+    kb = remote_kb(home, own_server)
     assert {entry.path for entry in kb.manifest.documents} == {DOCUMENTS[0].name, *(p.name for p in LATER)}
-    held = server.named_counts()
-    for graph, count in local_counts(kb).items():
-        assert held[graph] == count
-    stale = server.select(
+    assert own_server.named_counts() == local_counts(kb)  # every graph, each once, nothing else
+    stale = own_server.select(
         "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o FILTER NOT EXISTS { GRAPH ?g { ?s ?p ?o } } }"
     )
     assert stale[0]["n"] == "0"
@@ -411,3 +422,31 @@ def test_virtuoso_takes_the_graphs_and_refuses_the_merged_default_graph(
     held = {row["g"]["value"]: int(row["n"]["value"]) for row in rows}
     for graph, count in local_counts(embedded).items():
         assert held[graph] == count
+
+
+def test_the_http_service_reads_the_store(
+    server: OxigraphServer, remote: KnowledgeBase, embedded: KnowledgeBase
+) -> None:
+    """`trialkb serve` with a remote store: its query workers (which keep their network) read the server."""
+    from servers import server_process
+
+    environment = {f"TRIALKB_{name.upper()}": url for name, url in server.endpoints.items()}
+    with server_process(remote.home, TRIALKB_QUERY_WORKERS="1", **environment) as (base, _process, _log):
+        sparql = httpx.get(f"{base}/sparql", params={"query": UNION_COUNT}, headers={"Accept": "text/csv"})
+        assert sparql.text.encode() == embedded.query(UNION_COUNT, "csv").body
+        question = questions()[0]
+        asked = httpx.get(f"{base}/api/ask", params={"q": question}, timeout=30)
+        expected = json.loads(json.dumps(embedded.ask(question).to_dict()))
+        assert {
+            k: v for k, v in asked.json().items() if v is not None
+        } == expected  # the API adds reason: null
+        iri, _label = embedded.store.trials()[0]
+        page = httpx.get(
+            f"{base}/resource/{iri.split('/resource/', 1)[1]}", headers={"Accept": "text/turtle"}
+        )
+        assert page.status_code == 200 and "ClinicalTrial" in page.text
+        graph = embedded.manifest.documents[0].graph
+        named = httpx.get(f"{base}/graph/{graph.split('/graph/', 1)[1]}", params={"format": "ntriples"})
+        assert len(named.text.strip().splitlines()) == local_counts(embedded)[graph]
+        stats = httpx.get(f"{base}/api/stats").json()
+        assert set(stats["graph_names"]) == set(server.named_counts())

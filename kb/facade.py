@@ -133,11 +133,14 @@ class KnowledgeBase:
 
     def _load(self) -> _Loaded:
         if self._loaded is None and self.remote is not None:
-            from kb.remote_store import RemoteTripleStore
+            from kb.remote_store import RECORD_KEY, RemoteTripleStore, held_graphs
 
             # The local directory stays the commit point (its manifest says which version this is, and
             # which graphs the store holds); the graphs themselves are read from the store.
-            self._loaded = _Loaded(self.directory.read_manifest(), RemoteTripleStore(self.remote))
+            manifest = self.directory.read_manifest()
+            # The graphs the commit recorded in this store, or (none recorded here) what the store says.
+            held = held_graphs(manifest.extra, self.remote.endpoints) if RECORD_KEY in manifest.extra else {}
+            self._loaded = _Loaded(manifest, RemoteTripleStore(self.remote, held or None))
         if self._loaded is None:
             from kb.triplestore import TripleStore
 
@@ -157,6 +160,16 @@ class KnowledgeBase:
                 data = self.directory.read_snapshot(manifest)
             self._loaded = _Loaded(manifest, TripleStore.from_nquads(data))
         return self._loaded
+
+    def check_store(self) -> None:
+        """Raise `StoreUnavailable` when the remote store does not answer (asked once per loaded version):
+        a store that is down is an error, not a run of abstentions."""
+        loaded = self._load()
+        if self.remote is not None and not loaded.extra.get("store_answered"):
+            from kb.remote_store import RemoteQueryEngine
+
+            RemoteQueryEngine(self.remote).run("ASK {}", False)
+            loaded.extra["store_answered"] = True
 
     def reload(self) -> None:
         """Forget the loaded snapshot; the next access reads the latest commit."""
@@ -724,7 +737,7 @@ class KnowledgeBase:
         from kb.qa import answer_question
 
         if self.remote is not None:
-            self.graph_names()  # a remote store that does not answer is an error, not an abstention
+            self.check_store()
         return answer_question(self, question)
 
     def ask_many(self, questions: Sequence[str]) -> list[Any]:

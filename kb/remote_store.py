@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -37,6 +37,7 @@ import httpx
 import pyoxigraph as ox
 
 from kb.errors import QueryRejected, QueryTimeout, TrialKBError
+from ontology import GRAPH
 from ontology.namespaces import PREFIXES
 
 if TYPE_CHECKING:
@@ -62,17 +63,24 @@ class StoreUnavailable(TrialKBError):
 
 @dataclass(frozen=True)
 class StoreEndpoints:
-    """The three URLs of a remote store; only ``query`` is needed to read."""
+    """The three URLs of a remote store (only ``query`` is needed to read), and where it keeps the merge.
+
+    ``merged_graph`` None: the store's default graph holds the merge of the KB's graphs. An IRI: a named
+    graph holds it, for stores whose default graph is not a graph one can write (Virtuoso: the union of
+    all graphs, a triple once per graph); every query without a dataset of its own is then sent with that
+    graph as its default graph and the KB's graphs as its named graphs (the protocol's dataset).
+    """
 
     query: str
     update: str | None = None
     graphs: str | None = None
+    merged_graph: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StoreEndpoints | None:
         if not settings.store:
             return None
-        return cls(settings.store, settings.store_update, settings.store_graphs)
+        return cls(settings.store, settings.store_update, settings.store_graphs, settings.store_merged_graph)
 
 
 class SparqlClient:
@@ -211,18 +219,20 @@ class SparqlClient:
             headers={"Content-Type": _NTRIPLES},
         )
 
-    def get_graph(self, iri: str | None) -> bytes:
-        """A named graph (or the default graph for None) as N-Triples; empty when the store has no such graph."""
+    def get_graph(self, iri: str | None) -> list[ox.Triple]:
+        """A named graph (or the default graph for None); empty when the store has no such graph."""
         params = {"graph": iri} if iri is not None else {"default": ""}
         response = self._request(
             "GET",
             self._required("graphs", self.endpoints.graphs),
             what="read a graph",
             params=params,
-            headers={"Accept": _NTRIPLES},
+            headers={"Accept": f"{_NTRIPLES}, text/turtle;q=0.5"},
             ok=(404,),
         )
-        return b"" if response.status_code == 404 else response.content
+        if response.status_code == 404:
+            return []
+        return _triples(response, response.url)
 
     def delete_graph(self, iri: str) -> None:
         """Remove the named graph ``iri``; a graph already gone is fine (the delete is idempotent)."""
@@ -250,6 +260,16 @@ def _transport_reason(error: httpx.TransportError) -> str:
     return text
 
 
+def _triples(response: httpx.Response, url: object) -> list[ox.Triple]:
+    """The triples of an N-Triples or Turtle response."""
+    media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    rdf_format = ox.RdfFormat.TURTLE if media == "text/turtle" else ox.RdfFormat.N_TRIPLES
+    try:
+        return [quad.triple for quad in ox.parse(response.content, format=rdf_format)]
+    except SyntaxError as error:
+        raise StoreUnavailable(f"the SPARQL store at {url} sent RDF that does not parse: {error}") from None
+
+
 def _first_line(text: str) -> str:
     line = text.strip().splitlines()[0][:200] if text.strip() else ""
     return f": {line}" if line else ""
@@ -275,8 +295,9 @@ def _node_text(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None
 class RemoteQueryEngine:
     """The read methods of `pyoxigraph.Store` the KB uses, answered by a remote store over the protocol."""
 
-    def __init__(self, client: SparqlClient) -> None:
+    def __init__(self, client: SparqlClient, kb_graphs: Callable[[], list[str]] | None = None) -> None:
         self.client = client
+        self.kb_graphs = kb_graphs  # the KB's graph names: the named graphs of a query with a merged graph
 
     def query(
         self,
@@ -289,14 +310,31 @@ class RemoteQueryEngine:
         named_graphs: list[ox.NamedNode | ox.BlankNode] | None = None,
     ) -> ox.QuerySolutions | ox.QueryBoolean | list[ox.Triple]:
         """Run ``query`` on the store; results as pyoxigraph parses them (triples as a list)."""
+        from kb.sparql_guard import scan_query
+
+        text = _prologue(prefixes, base_iri) + query
+        shape = scan_query(text)  # the lexer only: the form (what to accept) and the query's own dataset
         defaults = (
             default_graph if isinstance(default_graph, list) else [default_graph] if default_graph else []
         )
-        response = self.client.query(
-            _prologue(prefixes, base_iri) + query,
-            default_graphs=[g.value for g in defaults if isinstance(g, ox.NamedNode)],
-            named_graphs=[g.value for g in named_graphs or () if isinstance(g, ox.NamedNode)],
+        default_graphs = [g.value for g in defaults if isinstance(g, ox.NamedNode)]
+        named = [g.value for g in named_graphs or () if isinstance(g, ox.NamedNode)]
+        merged = self.client.endpoints.merged_graph
+        if merged and self.kb_graphs and not (default_graph is not None or named_graphs is not None):
+            if not (shape.from_graphs or shape.from_named_graphs):
+                default_graphs, named = [merged], self.kb_graphs()
+        return self.run(text, shape.form in {"CONSTRUCT", "DESCRIBE"}, default_graphs, named)
+
+    def run(
+        self, text: str, returns_graph: bool, default_graphs: Sequence[str] = (), named: Sequence[str] = ()
+    ) -> ox.QuerySolutions | ox.QueryBoolean | list[ox.Triple]:
+        """Send ``text`` as it is, with the protocol dataset given (none: the store's own)."""
+        accept = (
+            f"{_NTRIPLES}, text/turtle;q=0.5"
+            if returns_graph
+            else f"{_RESULTS_JSON}, application/sparql-results+xml;q=0.5"
         )
+        response = self.client.query(text, accept=accept, default_graphs=default_graphs, named_graphs=named)
         media = response.headers.get("content-type", "").split(";")[0].strip().lower()
         try:
             if media in {_RESULTS_JSON, "application/json"}:
@@ -347,9 +385,18 @@ class RemoteQueryEngine:
             )
 
     def named_graphs(self) -> list[str]:
-        result = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        """The KB's graphs in the store (under the KB's graph namespace; a store may hold others)."""
+        result = self.run(
+            f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{GRAPH}")) }}',
+            False,
+        )
         assert isinstance(result, ox.QuerySolutions)
-        return sorted(row["g"].value for row in result if isinstance(row["g"], ox.NamedNode))
+        merged = self.client.endpoints.merged_graph
+        return sorted(
+            row["g"].value
+            for row in result
+            if isinstance(row["g"], ox.NamedNode) and row["g"].value != merged
+        )
 
 
 class RemoteTripleStore:
@@ -358,10 +405,11 @@ class RemoteTripleStore:
     The graph names are read once per loaded KB version (the guard checks every query against them).
     """
 
-    def __init__(self, client: SparqlClient) -> None:
+    def __init__(self, client: SparqlClient, recorded: Iterable[str] | None = None) -> None:
         self.client = client
-        self.native = RemoteQueryEngine(client)
-        self._graph_names: list[str] | None = None
+        self.native = RemoteQueryEngine(client, self.graph_names)
+        # The graphs the manifest records as held (the commit point); None: ask the store.
+        self._graph_names: list[str] | None = sorted(recorded) if recorded is not None else None
 
     def graph_names(self) -> list[str]:
         if self._graph_names is None:
@@ -382,7 +430,7 @@ class RemoteTripleStore:
         from rdflib import Graph, URIRef
 
         out = Graph(identifier=URIRef(name))
-        data = self.client.get_graph(name)
+        data = ox.serialize(self.client.get_graph(name), format=ox.RdfFormat.N_TRIPLES) or b""
         if data:
             out.parse(data=data.decode("utf-8"), format="nt")
         return out
@@ -393,8 +441,9 @@ class RemoteTripleStore:
 
         skip = set(exclude)
         out = Graph()
-        if not skip:  # the store's default graph is that merge: one request
-            data = self.client.get_graph(None)
+        if not skip:  # the store's default graph (or its merged graph) is that merge: one request
+            triples = self.client.get_graph(self.client.endpoints.merged_graph)
+            data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
             if data:
                 out.parse(data=data.decode("utf-8"), format="nt")
         else:
@@ -421,13 +470,14 @@ class RemoteTripleStore:
 
     def to_nquads(self) -> bytes:
         """Canonical N-Quads of the named graphs (sorted lines), read from the store."""
-        lines: set[str] = set()
-        for name in self.graph_names():
-            for line in self.client.get_graph(name).decode("utf-8").splitlines():
-                line = line.strip()
-                if line.endswith("."):
-                    lines.add(f"{line[:-1].rstrip()} <{name}> .")
-        return ("\n".join(sorted(lines)) + "\n").encode("utf-8") if lines else b""
+        quads = [
+            ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(name))
+            for name in self.graph_names()
+            for t in self.client.get_graph(name)
+        ]
+        data = ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
+        lines = sorted(set(line for line in data.decode("utf-8").splitlines() if line.strip()))
+        return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
 
     def trials(self) -> list[tuple[str, str]]:
         from kb.triplestore import trials_of
@@ -448,7 +498,10 @@ def graph_ntriples(store: TripleStore, name: str) -> bytes:
 def held_graphs(extra: Mapping[str, Any] | None, endpoints: StoreEndpoints) -> dict[str, str]:
     """The graphs a manifest records as held by this store (none when it recorded another store)."""
     record = (extra or {}).get(RECORD_KEY) or {}
-    if record.get("graphs_endpoint") != endpoints.graphs:
+    if (record.get("graphs_endpoint"), record.get("merged_graph")) != (
+        endpoints.graphs,
+        endpoints.merged_graph,
+    ):
         return {}
     return {str(k): str(v) for k, v in (record.get("graphs") or {}).items()}
 
@@ -480,12 +533,23 @@ def sync_graphs(
         fault_point(f"store-put-{number}")  # a test hook: die with some graphs written, none recorded
     for name in gone:
         client.delete_graph(name)
+    merged = client.endpoints.merged_graph
+    target, into = (
+        (f"GRAPH <{merged}>", f"GRAPH <{merged}> {{ ?s ?p ?o }}") if merged else ("DEFAULT", "?s ?p ?o")
+    )
     if recompute:
-        client.update("DROP SILENT DEFAULT ;\nINSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+        client.update(
+            f"DROP SILENT {target} ;\nINSERT {{ {into} }} WHERE {{ GRAPH ?g {{ ?s ?p ?o }} "
+            f'FILTER(STRSTARTS(STR(?g), "{GRAPH}"){f" && ?g != <{merged}>" if merged else ""}) }}'
+        )
     elif payloads:
         values = " ".join(f"<{name}>" for name in payloads)
-        client.update(f"INSERT {{ ?s ?p ?o }} WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}")
-    return {"graphs_endpoint": client.endpoints.graphs, "graphs": dict(sorted(hashes.items()))}
+        client.update(f"INSERT {{ {into} }} WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}")
+    return {
+        "graphs_endpoint": client.endpoints.graphs,
+        "merged_graph": merged,
+        "graphs": dict(sorted(hashes.items())),
+    }
 
 
 def _unrecorded(client: SparqlClient, payloads: Mapping[str, bytes], held: Mapping[str, str]) -> list[str]:
@@ -496,8 +560,9 @@ def _unrecorded(client: SparqlClient, payloads: Mapping[str, bytes], held: Mappi
     found: list[str] = []
     for start in range(0, len(new), 200):
         values = " ".join(f"<{name}>" for name in new[start : start + 200])
-        rows = RemoteQueryEngine(client).query(  # a write's question: its failure says nothing was committed
-            f"SELECT ?g WHERE {{ VALUES ?g {{ {values} }} FILTER EXISTS {{ GRAPH ?g {{ ?s ?p ?o }} }} }}"
+        rows = RemoteQueryEngine(client).run(  # a write's question: its failure says nothing was committed
+            f"SELECT ?g WHERE {{ VALUES ?g {{ {values} }} FILTER EXISTS {{ GRAPH ?g {{ ?s ?p ?o }} }} }}",
+            False,
         )
         found += [row["g"].value for row in rows]  # type: ignore[union-attr, index]
     return found

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         None,
         description="Graph Store HTTP Protocol endpoint of the remote store; each named graph is written there with one PUT.",
     )
+    store_merged_graph: str | None = Field(
+        None,
+        description="IRI of a named graph in which the remote store keeps the merge of the KB's graphs, for stores whose default graph is the union of all graphs (Virtuoso); unset: the store's default graph holds it.",
+    )
     store_timeout: float = Field(
         60.0, description="Seconds one write to the remote store (a graph PUT, an update) may take."
     )

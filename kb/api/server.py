@@ -27,7 +27,7 @@ def serve(kb: KnowledgeBase, host: str, port: int) -> None:
     """
     kb.store  # noqa: B018 - loads the snapshot and verifies its checksum; raises KBNotFound or KBCorrupt
     if kb.remote is not None:
-        kb.graph_names()  # a remote store that does not answer is a one-line error here, not 503s later
+        kb.check_store()  # a remote store that does not answer is a one-line error here, not 503s later
     app = create_app(kb, kb.settings)
     loop, http = event_loop_and_parser()
     uvicorn.run(

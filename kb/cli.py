@@ -99,6 +99,13 @@ def print_json(data: Any) -> None:
     help="The remote store's Graph Store Protocol endpoint (each graph is written with one PUT). "
     "Env: TRIALKB_STORE_GRAPHS.",
 )
+@click.option(
+    "--store-merged-graph",
+    metavar="IRI",
+    envvar="TRIALKB_STORE_MERGED_GRAPH",
+    help="Keep the merge of the KB's graphs in this named graph, for stores whose default graph is the union "
+    "of all graphs (Virtuoso). Env: TRIALKB_STORE_MERGED_GRAPH.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.version_option(package_name="trialkb")
 @click.pass_context
@@ -109,10 +116,19 @@ def cli(
     store: str | None,
     store_update: str | None,
     store_graphs: str | None,
+    store_merged_graph: str | None,
     quiet: bool,
 ) -> None:
     """TrialKB: a knowledge base of clinical-trial publications, with SPARQL, search and questions."""
-    ctx.obj = Context(home, quiet, vectors, store=store, store_update=store_update, store_graphs=store_graphs)
+    ctx.obj = Context(
+        home,
+        quiet,
+        vectors,
+        store=store,
+        store_update=store_update,
+        store_graphs=store_graphs,
+        store_merged_graph=store_merged_graph,
+    )
 
 
 @cli.command()

@@ -10,7 +10,11 @@ into it before the local manifest, the commit point, records them:
    (`kb.triplestore`): a query without a dataset sees every source once on any compliant store, whatever
    the engine's own default-graph policy. One SPARQL Update adds the written graphs' triples; when a
    triple may have gone (a graph replaced with less, deleted, or left by an interrupted run) the default
-   graph is recomputed on the server instead (``DROP DEFAULT`` and ``INSERT … WHERE { GRAPH ?g … }``);
+   graph is recomputed on the server instead (``DROP DEFAULT`` and ``INSERT … WHERE { GRAPH ?g … }``).
+   A store whose default graph is not a graph one can write (Virtuoso's is the union of all graphs, a
+   triple once per graph) keeps the merge in a named graph instead (``--store-merged-graph IRI``), and
+   a query without a dataset of its own is sent with it as the default graph and the KB's graphs as the
+   named graphs (`StoreEndpoints`);
 3. the manifest records the store's graph endpoint and each graph's SHA-256 (of its sorted N-Triples),
    so the next commit writes only what changed.
 
@@ -19,7 +23,8 @@ the last attempt a `StoreUnavailable` names the URL and the KB stays at its prev
 then hold graphs its manifest does not record (written before the failure): the rerun writes them again
 and recomputes the default graph, so nothing is doubled and nothing is half-recorded.
 
-Reads: `RemoteQueryEngine` answers `query` and `quads_for_pattern` as `pyoxigraph.Store` does (it parses
+Queries and updates are POSTed URL-encoded (SPARQL 1.1 Protocol §2.1.2 and §2.2.1), the form every engine
+takes. Reads: `RemoteQueryEngine` answers `query` and `quads_for_pattern` as `pyoxigraph.Store` does (it parses
 the results into pyoxigraph's own objects), so `kb.sparql.execute`, `select_rows`, entity pages and
 question answering run unchanged against it; `RemoteTripleStore` is the store-level read side.
 """

@@ -15,10 +15,14 @@ from kb.errors import TrialKBError
 class Context:
     """What every command gets: the chosen KB directory, settings, output options."""
 
-    def __init__(self, home: Path | None, quiet: bool, vectors: str | None = None) -> None:
+    def __init__(
+        self, home: Path | None, quiet: bool, vectors: str | None = None, **store: str | None
+    ) -> None:
         from kb.settings import Settings
 
-        self.settings = Settings(vectors=vectors) if vectors else Settings()
+        # Options given override the environment (click has read TRIALKB_* into them already).
+        chosen = {"vectors": vectors, **store}
+        self.settings = Settings(**{name: value for name, value in chosen.items() if value})  # type: ignore[arg-type]
         self.home = home
         self.quiet = quiet
         self._kb: Any = None
@@ -75,12 +79,56 @@ def print_json(data: Any) -> None:
     help="Keep the passage vectors in Milvus: a Milvus Lite file (PATH.db) or a server (http://host:19530); "
     "default: FAISS files in the KB. Env: TRIALKB_VECTORS.",
 )
+@click.option(
+    "--store",
+    metavar="URL",
+    envvar="TRIALKB_STORE",
+    help="Keep the graphs in a remote SPARQL 1.1 store: its query endpoint (every read goes there). "
+    "Env: TRIALKB_STORE.",
+)
+@click.option(
+    "--store-update",
+    metavar="URL",
+    envvar="TRIALKB_STORE_UPDATE",
+    help="The remote store's SPARQL Update endpoint. Env: TRIALKB_STORE_UPDATE.",
+)
+@click.option(
+    "--store-graphs",
+    metavar="URL",
+    envvar="TRIALKB_STORE_GRAPHS",
+    help="The remote store's Graph Store Protocol endpoint (each graph is written with one PUT). "
+    "Env: TRIALKB_STORE_GRAPHS.",
+)
+@click.option(
+    "--store-merged-graph",
+    metavar="IRI",
+    envvar="TRIALKB_STORE_MERGED_GRAPH",
+    help="Keep the merge of the KB's graphs in this named graph, for stores whose default graph is the union "
+    "of all graphs (Virtuoso). Env: TRIALKB_STORE_MERGED_GRAPH.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.version_option(package_name="trialkb")
 @click.pass_context
-def cli(ctx: click.Context, home: Path | None, vectors: str | None, quiet: bool) -> None:
+def cli(
+    ctx: click.Context,
+    home: Path | None,
+    vectors: str | None,
+    store: str | None,
+    store_update: str | None,
+    store_graphs: str | None,
+    store_merged_graph: str | None,
+    quiet: bool,
+) -> None:
     """TrialKB: a knowledge base of clinical-trial publications, with SPARQL, search and questions."""
-    ctx.obj = Context(home, quiet, vectors)
+    ctx.obj = Context(
+        home,
+        quiet,
+        vectors,
+        store=store,
+        store_update=store_update,
+        store_graphs=store_graphs,
+        store_merged_graph=store_merged_graph,
+    )
 
 
 @cli.command()

@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from kb.ctgov.reconciliation import Reconciliation
     from kb.lexicon import Lexicon
     from kb.models import Document
+    from kb.remote_store import SparqlClient
     from kb.sparql import QueryOutput
-    from kb.triplestore import TripleStore
+    from kb.triplestore import ReadableStore, TripleStore
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(label, done, total)`` during long runs."""
@@ -92,7 +93,7 @@ class _Extracted:
 @dataclass
 class _Loaded:
     manifest: Manifest
-    store: TripleStore
+    store: ReadableStore
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -109,6 +110,16 @@ class KnowledgeBase:
         self.directory = KBDirectory(self.home)
         self._loaded: _Loaded | None = None
         self._lexicon: Lexicon | None = None
+        self._remote: SparqlClient | None = None
+
+    @property
+    def remote(self) -> SparqlClient | None:
+        """The client of the remote SPARQL store that holds the graphs (``--store``), or None: embedded."""
+        if self._remote is None and self.settings.store:
+            from kb.remote_store import SparqlClient
+
+            self._remote = SparqlClient.from_settings(self.settings)
+        return self._remote
 
     # ------------------------------------------------------------------ state
 
@@ -121,6 +132,15 @@ class KnowledgeBase:
         return self._lexicon
 
     def _load(self) -> _Loaded:
+        if self._loaded is None and self.remote is not None:
+            from kb.remote_store import RECORD_KEY, RemoteTripleStore, held_graphs
+
+            # The local directory stays the commit point (its manifest says which version this is, and
+            # which graphs the store holds); the graphs themselves are read from the store.
+            manifest = self.directory.read_manifest()
+            # The graphs the commit recorded in this store, or (none recorded here) what the store says.
+            held = held_graphs(manifest.extra, self.remote.endpoints) if RECORD_KEY in manifest.extra else {}
+            self._loaded = _Loaded(manifest, RemoteTripleStore(self.remote, held or None))
         if self._loaded is None:
             from kb.triplestore import TripleStore
 
@@ -141,6 +161,16 @@ class KnowledgeBase:
             self._loaded = _Loaded(manifest, TripleStore.from_nquads(data))
         return self._loaded
 
+    def check_store(self) -> None:
+        """Raise `StoreUnavailable` when the remote store does not answer (asked once per loaded version):
+        a store that is down is an error, not a run of abstentions."""
+        loaded = self._load()
+        if self.remote is not None and not loaded.extra.get("store_answered"):
+            from kb.remote_store import RemoteQueryEngine
+
+            RemoteQueryEngine(self.remote).run("ASK {}", False)
+            loaded.extra["store_answered"] = True
+
     def reload(self) -> None:
         """Forget the loaded snapshot; the next access reads the latest commit."""
         self._loaded = None
@@ -150,7 +180,8 @@ class KnowledgeBase:
         return self._load().manifest
 
     @property
-    def store(self) -> TripleStore:
+    def store(self) -> ReadableStore:
+        """The KB's graphs as readers see them: the embedded store, or the remote one with ``--store``."""
         return self._load().store
 
     def exists(self) -> bool:
@@ -417,8 +448,12 @@ class KnowledgeBase:
             return TripleStore(), None
         # Writers work on their own copy, parsed from the snapshot (the loaded store stays as readers see it);
         # the merged default graph is derived at load time, so a copy that is written need not build it.
+        # With a remote store too: the snapshot is the writer's full copy (the lexicon graph is derived
+        # from all graphs) and the local backup `trialkb build` and the search index are keyed on.
         manifest = self._load().manifest
-        return TripleStore.from_nquads(self.directory.read_snapshot(manifest), merge=False), manifest
+        store = TripleStore.from_nquads(self.directory.read_snapshot(manifest), merge=False)
+        store.track_removals = self.remote is not None
+        return store, manifest
 
     def _extract(self, document: Document, force: bool) -> _Extracted:
         """Extract a document's facts and build its named graph (nothing is written)."""
@@ -465,12 +500,22 @@ class KnowledgeBase:
         used = store.used_iris(exclude_graph=str(LEXICON_GRAPH))
         store.replace_graph(lexicon_graph(self.lexicon, used))
         data = store.to_nquads()
+        extra: dict[str, Any] = {}
+        if self.remote is not None:
+            # The store first, before anything local changes: a store that fails leaves the KB as it was.
+            from kb.remote_store import RECORD_KEY, StoreEndpoints, held_graphs, sync_graphs
+
+            endpoints = StoreEndpoints.from_settings(self.settings)
+            assert endpoints is not None
+            held = held_graphs(previous.extra if previous else None, endpoints)
+            extra[RECORD_KEY] = sync_graphs(self.remote, store, held, everything=rebuild_registry)
         manifest = Manifest(
             snapshot="",
             sha256="",
             triples=len(store),
             documents=tuple(sorted(entries.values(), key=lambda e: e.id)),
             registry_records=registry,
+            extra=extra,
         )
 
         def index_new_content(content_hash: str) -> None:
@@ -599,6 +644,10 @@ class KnowledgeBase:
         from kb.sparql import check_graph_parameters, check_query, execute
 
         known = self.graph_names()  # also loads the KB: a forked child shares it rather than reading it again
+        if self.remote is not None:
+            # The query runs in the remote store, under the HTTP client's deadline: no child to fork (and
+            # a child without network could not reach the store). The checks still run here first.
+            isolated = False
 
         def run() -> QueryOutput:
             plan = check_query(
@@ -687,6 +736,8 @@ class KnowledgeBase:
         """Answer a plain-English question from the KB (or a passage, saying so), or abstain with a reason."""
         from kb.qa import answer_question
 
+        if self.remote is not None:
+            self.check_store()
         return answer_question(self, question)
 
     def ask_many(self, questions: Sequence[str]) -> list[Any]:

@@ -69,6 +69,31 @@ class Settings(BaseSettings):
         None,
         description="Vector database for the passage vectors, a URI as pymilvus.MilvusClient takes it (a path ending in .db: Milvus Lite; http://host:19530: a Milvus server); unset: FAISS files in the KB's index directory.",
     )
+    store: str | None = Field(
+        None,
+        description="SPARQL 1.1 query endpoint of a remote store that holds the KB's graphs (every read goes there); unset: the embedded store.",
+    )
+    store_update: str | None = Field(
+        None, description="SPARQL 1.1 Update endpoint of the remote store (needed to write to it)."
+    )
+    store_graphs: str | None = Field(
+        None,
+        description="Graph Store HTTP Protocol endpoint of the remote store; each named graph is written there with one PUT.",
+    )
+    store_merged_graph: str | None = Field(
+        None,
+        description="IRI of a named graph in which the remote store keeps the merge of the KB's graphs, for stores whose default graph is the union of all graphs (Virtuoso); unset: the store's default graph holds it.",
+    )
+    store_timeout: float = Field(
+        60.0, description="Seconds one write to the remote store (a graph PUT, an update) may take."
+    )
+    store_attempts: int = Field(
+        4,
+        description="Tries of a request to the remote store that failed to connect, timed out or got a 5xx.",
+    )
+    store_backoff: float = Field(
+        0.5, description="Seconds before the first retry of a remote-store request; doubled at each retry."
+    )
     online: bool = Field(
         False,
         description="Allow fetching ClinicalTrials.gov records over the network (`trialkb link` without --record).",

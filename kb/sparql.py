@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
@@ -19,6 +19,9 @@ from kb.errors import QueryRejected
 from kb.sparql_guard import QueryPlan as QueryPlan
 from kb.sparql_guard import check_query as check_query
 from ontology.namespaces import PREFIXES
+
+if TYPE_CHECKING:
+    from kb.triplestore import QueryEngine
 
 RESULT_FORMATS: dict[str, tuple[str, ox.QueryResultsFormat]] = {
     "json": ("application/sparql-results+json", ox.QueryResultsFormat.JSON),
@@ -78,7 +81,7 @@ def normalise_format(name: str, plan: QueryPlan) -> str:
 
 
 def execute(
-    store: ox.Store,
+    store: QueryEngine,
     plan: QueryPlan,
     result_format: str,
     *,
@@ -219,7 +222,7 @@ def python_value(term: object) -> Any:
     return getattr(term, "value", str(term))
 
 
-def select_rows(store: ox.Store, query: str) -> list[dict[str, Any]]:
+def select_rows(store: QueryEngine, query: str) -> list[dict[str, Any]]:
     """Run a trusted SELECT over the merge of all graphs; rows as dicts of Python values."""
     result = store.query(query, prefixes=dict(PREFIXES))
     if not isinstance(result, ox.QuerySolutions):

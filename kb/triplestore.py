@@ -10,8 +10,8 @@ two-hop join over 100k triples: about 2 s in rdflib's memory store, 7 ms in Oxig
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyoxigraph as ox
 
@@ -21,6 +21,54 @@ if TYPE_CHECKING:
     from rdflib import Dataset, Graph, URIRef
 
 
+class QueryEngine(Protocol):
+    """What readers call on a store's ``native`` engine: `pyoxigraph.Store` embedded, or
+    `kb.remote_store.RemoteQueryEngine` answering the same calls from a remote SPARQL store."""
+
+    def query(
+        self,
+        query: str,
+        /,
+        *,
+        base_iri: str | None = None,
+        prefixes: dict[str, str] | None = None,
+        default_graph: Any = None,
+        named_graphs: Any = None,
+    ) -> ox.QuerySolutions | ox.QueryBoolean | Iterable[ox.Triple]: ...
+
+    def quads_for_pattern(
+        self,
+        subject: ox.NamedNode | ox.BlankNode | ox.Triple | None,
+        predicate: ox.NamedNode | None,
+        object: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None,  # noqa: A002 - pyoxigraph's name
+        graph_name: ox.NamedNode | ox.BlankNode | ox.DefaultGraph | None = None,
+    ) -> Iterator[ox.Quad]: ...
+
+
+class ReadableStore(Protocol):
+    """The read side of the KB's graphs: `TripleStore` (embedded) or `kb.remote_store.RemoteTripleStore`."""
+
+    @property
+    def native(self) -> QueryEngine: ...
+
+    @property
+    def dataset(self) -> Dataset: ...
+
+    def __len__(self) -> int: ...
+
+    def graph_names(self) -> list[str]: ...
+
+    def has_graph(self, name: str) -> bool: ...
+
+    def graph(self, name: str) -> Graph: ...
+
+    def union_graph(self, exclude: Iterable[str] = ()) -> Graph: ...
+
+    def to_nquads(self) -> bytes: ...
+
+    def trials(self) -> list[tuple[str, str]]: ...
+
+
 class TripleStore:
     """Named graphs of the KB, queryable by SPARQL, serialisable as canonical N-Quads."""
 
@@ -28,6 +76,11 @@ class TripleStore:
         self.native = store if store is not None else ox.Store()
         self._dataset: Dataset | None = None
         self._merged = False
+        # With ``track_removals`` (a writer mirroring to a remote store), ``shrunk`` says whether a write
+        # took a triple out of a graph: the store's merged default graph is then recomputed rather than
+        # added to (`kb.remote_store.sync_graphs`). Off, nothing is compared.
+        self.track_removals = False
+        self.shrunk = False
 
     def merge_default_graph(self) -> None:
         """(Re)materialise the default graph as the merge of the named graphs, if writes changed them."""
@@ -75,10 +128,20 @@ class TripleStore:
     def replace_graph(self, graph: Graph) -> int:
         """Put ``graph`` in the store under its identifier, replacing a graph of that name."""
         name = ox.NamedNode(str(graph.identifier))
+        quads = [ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), name) for s, p, o in graph]  # type: ignore[arg-type]
         if self.native.contains_named_graph(name):
+            if self.track_removals and not self.shrunk:
+                new = {quad.triple for quad in quads}
+                old = (quad.triple for quad in self.native.quads_for_pattern(None, None, None, name))
+                # Blank nodes get new labels on every write: a graph holding one counts as changed.
+                self.shrunk = any(
+                    triple not in new
+                    or isinstance(triple.subject, ox.BlankNode)
+                    or isinstance(triple.object, ox.BlankNode)
+                    for triple in old
+                )
             self.native.remove_graph(name)
         self.native.add_graph(name)
-        quads = [ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), name) for s, p, o in graph]  # type: ignore[arg-type]
         self.native.extend(quads)
         self._merged = False
         return len(quads)
@@ -88,6 +151,7 @@ class TripleStore:
         if self.native.contains_named_graph(node):
             self.native.remove_graph(node)
             self._merged = False
+            self.shrunk = True
 
     def graph(self, name: str) -> Graph:
         """A copy of one named graph as an rdflib graph."""
@@ -134,11 +198,16 @@ class TripleStore:
 
     def trials(self) -> list[tuple[str, str]]:
         """(IRI, label) of every trial."""
-        rows = self.native.query(
-            f"SELECT DISTINCT ?t ?l WHERE {{ GRAPH ?g {{ ?t a <{TKB}ClinicalTrial> }} "
-            f"OPTIONAL {{ GRAPH ?h {{ ?t <http://www.w3.org/2000/01/rdf-schema#label> ?l }} }} }} ORDER BY ?t"
-        )
-        return [(row["t"].value, row["l"].value if row["l"] else "") for row in rows]  # type: ignore[union-attr, index]
+        return trials_of(self.native)
+
+
+def trials_of(engine: QueryEngine) -> list[tuple[str, str]]:
+    """(IRI, label) of every trial a store holds."""
+    rows = engine.query(
+        f"SELECT DISTINCT ?t ?l WHERE {{ GRAPH ?g {{ ?t a <{TKB}ClinicalTrial> }} "
+        f"OPTIONAL {{ GRAPH ?h {{ ?t <http://www.w3.org/2000/01/rdf-schema#label> ?l }} }} }} ORDER BY ?t"
+    )
+    return [(row["t"].value, row["l"].value if row["l"] else "") for row in rows]  # type: ignore[union-attr, index]
 
 
 def _to_ox(term: object) -> ox.NamedNode | ox.BlankNode | ox.Literal:

@@ -6,11 +6,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
 from kb.api.problems import Problem
 from ontology import BASE, PREFIXES, RES
+
+if TYPE_CHECKING:
+    from kb.triplestore import QueryEngine
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -82,13 +86,13 @@ def minted(iri: str) -> bool:
     return iri.startswith(BASE)
 
 
-def _rows(store: ox.Store, query: str) -> list[ox.QuerySolution]:
+def _rows(store: QueryEngine, query: str) -> list[ox.QuerySolution]:
     result = store.query(_PROLOGUE + query)
     assert isinstance(result, ox.QuerySolutions)
     return list(result)
 
 
-def _labels(store: ox.Store, iris: set[str]) -> dict[str, str]:
+def _labels(store: QueryEngine, iris: set[str]) -> dict[str, str]:
     if not iris:
         return {}
     values = " ".join(f"<{iri}>" for iri in sorted(iris))
@@ -102,7 +106,7 @@ def _text(row: ox.QuerySolution, name: str) -> str | None:
 
 
 def _sources(
-    store: ox.Store, node: ox.NamedNode
+    store: QueryEngine, node: ox.NamedNode
 ) -> tuple[dict[tuple[str, str], list[Source]], list[ox.Triple]]:
     """Reified statements about ``node``: sources per (predicate, object N-Triples), and their triples."""
     rows = _rows(
@@ -132,7 +136,7 @@ def _sources(
     return by_fact, triples
 
 
-def describe_entity(store: ox.Store, iri: str) -> EntityDescription | None:
+def describe_entity(store: QueryEngine, iri: str) -> EntityDescription | None:
     """The description of ``iri``, or None when the KB says nothing about it."""
     node = ox.NamedNode(iri)
     outgoing = {

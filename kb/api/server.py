@@ -26,6 +26,8 @@ def serve(kb: KnowledgeBase, host: str, port: int) -> None:
     app's startup.
     """
     kb.store  # noqa: B018 - loads the snapshot and verifies its checksum; raises KBNotFound or KBCorrupt
+    if kb.remote is not None:
+        kb.check_store()  # a remote store that does not answer is a one-line error here, not 503s later
     app = create_app(kb, kb.settings)
     loop, http = event_loop_and_parser()
     uvicorn.run(

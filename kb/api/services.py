@@ -78,7 +78,9 @@ class Services:
             settings.queue_timeout,
             retry_after=min(settings.query_timeout, 5.0),
         )
-        config = WorkerConfig(str(kb.home), settings.max_results, settings.query_memory_limit_mb)
+        # Workers read the KB's own settings when its graphs are in a remote store (they must reach it).
+        remote = kb.settings if kb.settings.store else None
+        config = WorkerConfig(str(kb.home), settings.max_results, settings.query_memory_limit_mb, remote)
         self.pool = WorkerPool(config, settings.query_workers)
         self.results = ResultCache(settings.result_cache_mb * 1024 * 1024)
         self.answers = ResultCache(settings.result_cache_mb * 1024 * 1024 // 4)

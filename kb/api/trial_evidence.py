@@ -7,12 +7,13 @@ import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
-
-import pyoxigraph as ox
+from typing import TYPE_CHECKING, Any
 
 from kb import queries
 from kb.sparql import select_rows
+
+if TYPE_CHECKING:
+    from kb.triplestore import QueryEngine
 
 # Ratio measures are drawn on a log axis around 1 (no effect); differences on a linear axis around 0.
 _RATIO_WORDS = ("ratio", "relative risk")
@@ -54,7 +55,7 @@ class TrialEvidence:
         return not (self.arms or self.effects or self.adverse_events)
 
 
-def trial_evidence(store: ox.Store, trial_iri: str) -> TrialEvidence:
+def trial_evidence(store: QueryEngine, trial_iri: str) -> TrialEvidence:
     """The evidence the KB holds for ``trial_iri``; empty for anything that is not a trial with evidence."""
     bindings = {"trial": trial_iri}
     arms = select_rows(store, queries.load("arms", bindings=bindings))

@@ -23,6 +23,7 @@ import orjson
 from kb.errors import TrialKBError
 from kb.facade import KnowledgeBase
 from kb.sandbox import isolate_network
+from kb.settings import Settings
 from kb.sparql import check_graph_parameters, check_query, execute
 
 Reply = tuple[Any, ...]
@@ -38,6 +39,9 @@ class WorkerConfig:
     home: str
     max_results: int
     memory_limit_mb: int = 0
+    settings: Settings | None = (
+        None  # the server's (a remote store, a vector database); None: from the environment
+    )
 
 
 @dataclass(frozen=True)
@@ -120,9 +124,13 @@ def _limit_memory(megabytes: int) -> None:
 def main(connection: Connection, config: WorkerConfig) -> None:
     """Worker entry point: load the KB, say ready, then serve jobs until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server shuts workers down; Ctrl-C is its business
-    sandboxed = isolate_network()  # first, while the process has one thread (see `isolate_network`)
+    settings = config.settings or Settings()
+    # First, while the process has one thread (see `isolate_network`). With a remote store the worker must
+    # reach it over the network, and the store, not this process, runs the query: the checks that refuse
+    # SERVICE are what keeps it from fetching anything.
+    sandboxed = isolate_network() if not settings.store else False
     os.nice(5)  # a runaway query must not starve the server process that answers health checks and kills it
-    kb = KnowledgeBase(config.home)
+    kb = KnowledgeBase(config.home, settings)
     try:
         generation = kb.manifest.sha256
         kb.store  # noqa: B018 - load the snapshot now, not during the first query's deadline

@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup lint typecheck unit bench build clean browser-deps web-deps
+.PHONY: run test setup lint typecheck unit bench build clean browser-deps store-deps web-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -37,6 +37,10 @@ run: setup
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || (apt-get install -y chromium >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && apt-get install -y chromium >/dev/null 2>&1)) || echo "chromium not installed: browser tests will be skipped"
 
+# Virtuoso for the remote-store tests (tests/test_remote_store.py); they skip, saying so, where it cannot be installed.
+store-deps:
+	@command -v virtuoso-t >/dev/null 2>&1 || (DEBIAN_FRONTEND=noninteractive apt-get install -y virtuoso-opensource >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y virtuoso-opensource >/dev/null 2>&1)) || echo "virtuoso not installed: its remote-store test will be skipped"
+
 lint: setup
 	$(BIN)/ruff check kb ontology search tests bench
 	$(BIN)/ruff format --check kb ontology search tests bench
@@ -47,7 +51,7 @@ typecheck: setup
 unit: setup
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
 
-test: setup browser-deps lint typecheck unit
+test: setup browser-deps store-deps lint typecheck unit
 
 build: setup
 	HF_HUB_OFFLINE=1 $(BIN)/trialkb build

@@ -75,7 +75,12 @@ def answer_evidence_question(kb: QASource, context: QAContext, question: str) ->
     if asks_more:
         return _which_more(question, evidence)
     if _COUNT.search(question) and arm is not None and not asks_ae:
-        # An arm's size, or nothing: the whole trial's enrolment is never one arm's count.
+        # "How many patients in the A group had the primary outcome": the count of an arm's value, when the
+        # question names what they had; else the arm's size, or nothing (the whole trial's enrolment is never
+        # one arm's count).
+        counted = _arm_value(question, evidence, arm, prefer_ae=False, counts=True)
+        if counted is not None:
+            return counted
         return _arm_count(question, evidence, arm) or Answer.abstain(
             question, "not stated in the sources for this arm"
         )
@@ -241,9 +246,14 @@ def _answer(
     return Answer(question, shown, filled, tuple(record.spans[:1]), sparql, 0.8, intent="evidence")
 
 
-def _arm_value(question: str, evidence: TrialEvidence, arm: str, prefer_ae: bool) -> Answer | None:
-    """A value of one arm: an adverse event's percentage, or an endpoint's value (with the time point asked)."""
-    topic = _topic(question, evidence)
+def _arm_value(
+    question: str, evidence: TrialEvidence, arm: str, prefer_ae: bool, counts: bool = False
+) -> Answer | None:
+    """A value of one arm: an adverse event's percentage, or an endpoint's value (with the time point asked);
+    with ``counts``, the number of the arm's patients the value counts ("361 of 1863 patients (19.4%)")."""
+    topic = _topic(question, evidence) - _COUNT_WORDS
+    if counts and not topic:
+        return None  # "how many patients were in the A group": the arm's size, not a value's count
     grade = re.search(
         r"\bgrade\s+(?P<lo>[1-5])(?:\s*(?:or|to|-)\s*(?P<hi>[1-5])|\s+or\s+(?:higher|greater|above))?",
         question,
@@ -254,6 +264,8 @@ def _arm_value(question: str, evidence: TrialEvidence, arm: str, prefer_ae: bool
     candidates: list[tuple[float, Record]] = []
     for record in evidence.records:
         if record.arm != arm or record.kind not in {"adverse event", "arm value"}:
+            continue
+        if counts and record.fields.get("count") is None:
             continue
         if str(record.fields.get("statistic", "")) == "hazard ratio":
             continue  # a comparison of arms, not a value of this one
@@ -286,6 +298,17 @@ def _arm_value(question: str, evidence: TrialEvidence, arm: str, prefer_ae: bool
         s == candidates[0][0] and r.fields.get("value") != best.fields.get("value") for s, r in candidates[1:]
     ):
         return None
+    label = str(best.fields.get("what") or best.fields.get("endpoint"))
+    if counts:
+        count = int(best.fields["count"])
+        return _answer(
+            question,
+            best,
+            evidence,
+            evidence.sparql[best.kind],
+            f"{count} patients",
+            [AnswerValue(count, "patients", label)],
+        )
     unit = "%" if best.kind == "adverse event" else str(best.fields.get("unit") or "")
     shown = f"{number_text(best.fields['value'])}{unit if unit == '%' else ' ' + _unit_words(unit, best.fields['value'])}".strip()
     label = str(best.fields.get("what") or best.fields.get("endpoint"))
@@ -299,6 +322,9 @@ def _arm_value(question: str, evidence: TrialEvidence, arm: str, prefer_ae: bool
     )
 
 
+_COUNT_WORDS = frozenset(
+    {"many", "number", "patients", "participants", "people", "had", "have", "experienced"}
+)
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "ten": 10, "twelve": 12}
 
 

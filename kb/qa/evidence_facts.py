@@ -29,13 +29,14 @@ EFFECTS = """SELECT ?node ?measure ?value ?lo ?hi ?level ?p ?ptext ?what ?endpoi
   OPTIONAL { ?node tkb:estimateTimePoint ?time }
   OPTIONAL { ?node tkb:experimentalArm/rdfs:label ?experimental ; tkb:comparatorArm/rdfs:label ?comparator }
   ?node prov:wasDerivedFrom ?passage . ?passage dcterms:isPartOf ?doc }"""
-ARM_VALUES = """SELECT ?node ?arm ?armLabel ?value ?unit ?statistic ?what ?endpoint ?time ?ptext ?subgroup ?passage ?doc
+ARM_VALUES = """SELECT ?node ?arm ?armLabel ?value ?unit ?statistic ?what ?endpoint ?time ?ptext ?subgroup ?count ?passage ?doc
 WHERE {
   <TRIAL> tkb:hasOutcome ?node . ?node tkb:population ?arm ; tkb:numericValue ?value ; tkb:measures ?m .
   ?arm a tkb:Arm ; rdfs:label ?armLabel . ?m rdfs:label ?endpoint .
   OPTIONAL { ?node tkb:unitLabel ?unit } OPTIONAL { ?node tkb:statistic ?statistic }
   OPTIONAL { ?node tkb:endpointText ?what } OPTIONAL { ?node tkb:timePoint ?time }
   OPTIONAL { ?node tkb:pValueText ?ptext } OPTIONAL { ?node tkb:subgroup ?subgroup }
+  OPTIONAL { ?node tkb:numerator ?count }
   ?node prov:wasDerivedFrom ?passage . ?passage dcterms:isPartOf ?doc }"""
 ADVERSE_EVENTS = """SELECT ?node ?arm ?armLabel ?what ?value ?low ?high ?serious ?stopped ?count ?ptext ?passage ?doc WHERE {
   <TRIAL> tkb:hasAdverseEvent ?node . ?node tkb:adverseEventTerm ?what ; tkb:inArm ?arm ; tkb:percentage ?value .

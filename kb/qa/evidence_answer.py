@@ -102,14 +102,18 @@ def answer_evidence_question(kb: QASource, context: QAContext, question: str) ->
 
 def _trial(context: QAContext, question: str) -> str | None:
     """The trial named in the question (its longest matching name), or the only trial of the KB."""
-    best: tuple[int, str] | None = None
+    best: tuple[bool, int, str] | None = None
     for iri in context.trials:
         for name in context.names_of(iri, context.trials[iri].label):
-            if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", question, re.IGNORECASE):
-                if best is None or len(name) > best[0]:
-                    best = (len(name), iri)
+            found = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", question, re.IGNORECASE)
+            if found:
+                # A name written as the trial writes it beats one matched in another case: "recovery" in
+                # "the rate ratio for recovery in ACTT-1" is a word, not the RECOVERY trial.
+                key = (found.group(0) == name, len(name), iri)
+                if best is None or key[:2] > best[:2]:
+                    best = key
     if best is not None:
-        return best[1]
+        return best[2]
     return next(iter(context.trials)) if len(context.trials) == 1 else None
 
 
@@ -372,7 +376,10 @@ def _dose(question: str, evidence: TrialEvidence) -> Answer | None:
     named = [
         r
         for r in doses
-        if re.search(rf"(?<![\w-]){re.escape(str(r.fields['drug']))}(?![\w-])", question, re.I)
+        if any(
+            re.search(rf"(?<![\w-]){re.escape(str(name))}(?![\w-])", question, re.I)
+            for name in r.fields.get("drugNames") or (r.fields["drug"],)
+        )
     ]
     chosen = named  # no drug named: the general path answers (it knows every drug of the trial, dosed or not)
     if not chosen:

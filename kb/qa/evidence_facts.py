@@ -45,9 +45,9 @@ ADVERSE_EVENTS = """SELECT ?node ?arm ?armLabel ?what ?value ?low ?high ?serious
   OPTIONAL { ?node tkb:leadsToDiscontinuation ?stopped } OPTIONAL { ?node tkb:numerator ?count }
   OPTIONAL { ?node tkb:pValueText ?ptext }
   ?node prov:wasDerivedFrom ?passage . ?passage dcterms:isPartOf ?doc }"""
-DOSES = """SELECT ?node ?owner ?ownerLabel ?drug ?amount ?unit ?frequency ?route ?duration ?passage ?doc WHERE {
+DOSES = """SELECT ?node ?owner ?ownerLabel ?drugNode ?drug ?amount ?unit ?frequency ?route ?duration ?passage ?doc WHERE {
   { <TRIAL> tkb:hasDose ?node . BIND(<TRIAL> AS ?owner) } UNION { <TRIAL> tkb:hasArm ?owner . ?owner tkb:hasDose ?node }
-  ?owner rdfs:label ?ownerLabel . ?node tkb:doseOf/rdfs:label ?drug ; tkb:doseAmount ?amount ; tkb:doseUnit ?unit .
+  ?owner rdfs:label ?ownerLabel . ?node tkb:doseOf ?drugNode . ?drugNode rdfs:label ?drug . ?node tkb:doseAmount ?amount ; tkb:doseUnit ?unit .
   OPTIONAL { ?node tkb:doseFrequency ?frequency } OPTIONAL { ?node tkb:doseRoute ?route }
   OPTIONAL { ?node tkb:doseDuration ?duration }
   ?node prov:wasDerivedFrom ?passage . ?passage dcterms:isPartOf ?doc }"""
@@ -127,6 +127,12 @@ def _read(kb: QASource, context: QAContext, trial: str) -> TrialEvidence:
             span = _span(context, row.get("passage"), row.get("doc"))
             if span is not None and span not in record.spans:
                 record.spans.append(span)
+        if kind == "dose":
+            for record in by_node.values():
+                # Every name of the drug (its lexicon synonyms: "LCZ696" for sacubitril-valsartan), so that a
+                # question naming it in any of them finds the dose.
+                node, label = str(record.fields.get("drugNode", "")), str(record.fields.get("drug", ""))
+                record.fields["drugNames"] = tuple(context.names_of(node, label)) if node else (label,)
         records.extend(by_node.values())
     arms: dict[str, dict[str, Any]] = {}
     query = query_for(ARMS, trial)

@@ -144,6 +144,8 @@ def document_graph(extraction: Extraction, lexicon: Lexicon) -> Graph:
     """The named graph of one document: its passages, its facts, and the provenance of each fact."""
     graph = Graph(identifier=document_graph_iri(extraction.document.id))
     add_document_triples(graph, extraction.document)
+    for passage_id, trial in extraction.passage_trials:
+        graph.add((passage_iri(passage_id), TKB.passageAbout, entity_iri(trial.kind, trial.key)))
     for entity in sorted(extraction.entities(), key=lambda e: (e.kind, e.key)):
         if entity.kind != CONCEPT:  # ontology individuals are described in the ontology
             add_entity(graph, entity, lexicon)

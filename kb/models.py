@@ -126,6 +126,8 @@ class Extraction:
 
     document: Document
     facts: tuple[Fact, ...] = field(default_factory=tuple)
+    passage_trials: tuple[tuple[str, Entity], ...] = ()
+    """(passage id, trial) for a document that reports several trials: the passages only that trial's."""
 
     def entities(self) -> set[Entity]:
         found: set[Entity] = set()

@@ -65,3 +65,29 @@ def test_a_trial_cited_in_passing_is_not_split_off() -> None:
 )
 def test_trial_names_in_their_real_forms_are_candidates(text: str, name: str) -> None:
     assert name in [m.group(1) for m in _CANDIDATE.finditer(text)]
+
+
+def test_passages_of_each_trial_are_marked_and_a_composite_primary_endpoint_is_kept_in_words() -> None:
+    extraction = extract(read_document(FRESH / "hfpef-two-trials-news.txt"), load_lexicon())
+    owners = {passage: trial.label for passage, trial in extraction.passage_trials}
+    deliver = [p for p, label in owners.items() if label == "DELIVER"]
+    emperor = [p for p, label in owners.items() if label == "EMPEROR-Preserved"]
+    assert deliver and emperor and not set(deliver) & set(emperor)
+    trials = _trials(extraction)
+    assert _values(extraction, trials["DELIVER"], "primaryEndpointText") == {
+        "a composite of worsening heart failure or cardiovascular death"
+    }
+
+
+def test_a_single_trial_document_marks_no_passage() -> None:
+    extraction = extract(read_document(FRESH / "keynote189-summary.txt"), load_lexicon())
+    assert extraction.passage_trials == ()
+
+
+def test_a_sentence_about_the_primary_outcome_is_not_its_definition() -> None:
+    text = (
+        "Drug X in Heart Failure\n\nIn the ALPHA-HF trial (NCT01234567), 900 patients were randomly assigned "
+        "to X or placebo. The effect of X on the primary outcome was consistent in patients with diabetes.\n"
+    )
+    extraction = extract(parse_document("alpha.txt", text), load_lexicon())
+    assert not [f for f in extraction.facts if f.predicate == "primaryEndpointText"]

@@ -20,7 +20,7 @@ from kb.extract.regimen import extract_regimen
 from kb.extract.trial import extract_trial
 from kb.extract.trials import split_trials
 from kb.lexicon import Lexicon, load_lexicon
-from kb.models import Document, Extraction, Fact
+from kb.models import Document, Entity, Extraction, Fact
 
 __all__ = ["extract"]
 
@@ -56,4 +56,23 @@ def extract(document: Document, lexicon: Lexicon | None = None) -> Extraction:
             extractor(context)
         for fact in context.facts:
             facts.setdefault((fact.subject, fact.predicate, fact.object), fact)
-    return Extraction(document=document, facts=tuple(facts.values()))
+    return Extraction(
+        document=document, facts=tuple(facts.values()), passage_trials=_passage_trials(contexts)
+    )
+
+
+def _passage_trials(contexts: list[Context]) -> tuple[tuple[str, Entity], ...]:
+    """Each passage in the scope of exactly one trial's context, with that trial (several trials only)."""
+    if len(contexts) < 2:
+        return ()
+    seen: dict[str, int] = {}
+    for context in contexts:
+        for passage_id in context.scope or ():
+            seen[passage_id] = seen.get(passage_id, 0) + 1
+    return tuple(
+        (passage.id, context.trial)
+        for context in contexts
+        if context.trial is not None
+        for passage in context.document.passages
+        if passage.id in (context.scope or ()) and seen[passage.id] == 1
+    )

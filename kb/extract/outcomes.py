@@ -81,6 +81,17 @@ _THAN_WITH = re.compile(
 )
 """The order of a comparison: "higher with drug A than with the control regimen"."""
 _PRIMARY = re.compile(r"\bprimary\s+(?:end\s*-?\s*point|outcome|objective)s?\b", re.IGNORECASE)
+# The primary endpoint as the report defines it: "The primary outcome was a composite of X", "the primary
+# outcome, a composite of X, occurred ...", "X ... was the primary end point".
+_PRIMARY_DEFINED = re.compile(
+    r"(?:^|(?<=[;:,] ))[Tt]he\s+primary\s+(?:[\w-]+\s+){0,2}?(?:outcome|end\s*-?\s*point)\s+(?:was|is)\s+"
+    r"(?!(?:consistent|similar|lower|higher|met|reached|significant|not|also)\b)(?P<a>[^.;]{5,200}?)"
+    r"(?=\s*(?:[.;]|,\s+(?:and|which|with|as|defined)\b|$))"
+    r"|\b[Tt]he\s+primary\s+(?:[\w-]+\s+){0,2}?(?:outcome|end\s*-?\s*point)\s*,\s*(?P<b>(?:a|an)\s+composite\s+of\s+[^,;.]{5,160}),"
+    r"|^(?P<c>[A-Z][^.;]{5,160}?)\s+(?:was|were)\s+the\s+primary\s+(?:end\s*-?\s*point|outcome)\b"
+    r"|\b[Tt]he\s+primary\s+(?:outcome|end\s*-?\s*point)\s+of\s+(?P<d>[^,;.()]{5,160}?)\s+"
+    r"(?:occurred|was\s+(?:lower|higher|reduced|less|more))\b"
+)
 
 
 @dataclass(frozen=True)
@@ -488,6 +499,23 @@ def _primary(ctx: Context, passage: Passage, endpoints: list[LexiconMatch]) -> N
     cue = _PRIMARY.search(passage.text)
     if not cue:
         return
+    defined = _PRIMARY_DEFINED.search(passage.text)
+    if defined:
+        group = next(g for g in ("a", "b", "c", "d") if defined.group(g))
+        start, end = passage.start + defined.start(group), passage.start + defined.end(group)
+        inside = [e for e in endpoints if start <= e.start and e.end <= end]
+        words = re.sub(r"\s+", " ", defined.group(group)).strip()
+        # A definition the lexicon's endpoints do not already name whole ("overall survival and progression-free
+        # survival" are two lexicon endpoints; "a composite of cardiovascular death or ..." is none of them).
+        named = " and ".join(e.surface.lower() for e in inside)
+        if (
+            not re.search(r"\d", words)
+            and (not inside or "composite" in words.lower())
+            and named != words.lower()
+        ):
+            ctx.add_value(ctx.trial, "primaryEndpointText", words, "string", start, end)
+        if "composite" in words.lower():
+            return  # the composite is the endpoint: the lexicon endpoints inside it are its parts
     for endpoint in endpoints:
         start = min(endpoint.start, passage.start + cue.start())
         end = max(endpoint.end, passage.start + cue.end())

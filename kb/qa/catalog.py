@@ -159,7 +159,7 @@ PROPERTIES: tuple[PropertySpec, ...] = (
         "primary_endpoint",
         _cue(r"primary (?:end ?points?|outcomes?|objectives?|measures?)"),
         "trial",
-        ("tkb:primaryEndpoint",),
+        ("tkb:primaryEndpoint", "tkb:primaryEndpointText"),
         "primary endpoint",
         value="entity",
     ),

@@ -24,6 +24,7 @@ class PassageRow:
     start: int
     end: int
     text: str
+    trial: str | None = None  # the one trial the passage speaks of, in a source reporting several
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,13 @@ class QAContext:
             found = tuple((m.entity.iri, m.start) for m in self.index.find(text) if m.entity.iri)
             self.linked[text] = found
         return found
+
+    def passage_trial(self, document: str, passage: str) -> str | None:
+        """The trial a passage is about when its source reports several trials, else None."""
+        for row in self.passages.get(document, []):
+            if row.id == passage:
+                return row.trial
+        return None
 
     def trial_documents(self, trials: list[str]) -> list[str]:
         docs: list[str] = []
@@ -159,6 +167,7 @@ def load_context(kb: QASource) -> QAContext:
                 int(row["start"]),
                 int(row["end"]),
                 str(row["text"]),
+                str(row["trial"]) if row.get("trial") else None,
             )
         )
     for rows_of in passages.values():

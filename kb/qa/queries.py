@@ -159,8 +159,9 @@ TRIALS = with_prefixes(
 )
 
 PASSAGES = with_prefixes(
-    """SELECT ?passage ?text ?start ?end ?document WHERE {
+    """SELECT ?passage ?text ?start ?end ?document ?trial WHERE {
   ?passage a tkb:Passage ; prov:value ?text ; tkb:startOffset ?start ; tkb:endOffset ?end ; dcterms:isPartOf ?document .
+  OPTIONAL { ?passage tkb:passageAbout ?trial }
 }"""
 )
 

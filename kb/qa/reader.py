@@ -119,7 +119,12 @@ def read(source: QASource, context: QAContext, q: Question, trials: list[str], k
     if not focus:
         return None
     documents = context.trial_documents(trials)
-    sentences = [row.text for d in documents for row in context.passages.get(d, [])]
+    sentences = [
+        row.text
+        for d in documents
+        for row in context.passages.get(d, [])
+        if row.trial is None or row.trial == trials[0]
+    ]
     weights = _weights(focus, sentences, context)
     # Words the trial's text never uses cannot tell its sentences apart: left out of the coverage, unless
     # they are most of what is asked (then only a sentence close in meaning may answer).
@@ -145,6 +150,9 @@ def read(source: QASource, context: QAContext, q: Question, trials: list[str], k
         }
         if named_trials and trials[0] not in named_trials:
             continue  # a sentence about another trial of the same document says nothing of this one
+        owner = context.passage_trial(str(hit.metadata.get("document")), hit.id)
+        if owner is not None and owner != trials[0]:
+            continue  # a sentence in another trial's part of the document ("Over a median of 2.3 years, ...")
         where = _positions(sentence, focus, context)
         coverage = sum(weights[f] for f in where) / total
         dense = float(hit.retriever_scores.get("dense", 0.0)) if hit.retriever_scores else 0.0

@@ -171,6 +171,17 @@ PROPERTIES: tuple[PropertySpec, ...] = (
         "phase",
     ),
     PropertySpec(
+        "arms",
+        _cue(
+            r"\b(?:what|which)\s+(?:were|are)\s+the\s+(?:(?:treatment|study|trial)\s+)?(?:arms|groups)\b|"
+            r"\b(?:arms|treatment groups)\s+(?:of|in)\b|\blist\s+(?:the\s+)?arms\b"
+        ),
+        "trial",
+        ("tkb:hasArm",),
+        "arms",
+        value="entity",
+    ),
+    PropertySpec(
         "allocation_ratio",
         _cue(
             r"\b(?:allocation|randomi[sz]ation|assignment)\s+ratio\b|\bratio\b.*\b(?:randomi[sz]\w*|allocat\w*|assigned)\b|"

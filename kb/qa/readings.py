@@ -105,6 +105,12 @@ _READINGS: list[Reading] = [
     ),
     _p("phase", ("kind", "number"), "the phase of the clinical trial", "is it a phase 1, 2 or 3 study"),
     _p(
+        "arms",
+        ("list", "kind"),
+        "the arms or treatment groups of the randomised trial",
+        "which groups were patients assigned to",
+    ),
+    _p(
         "allocation_ratio",
         ("number", "kind"),
         "the ratio in which patients were randomly assigned to the arms",

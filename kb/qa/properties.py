@@ -327,9 +327,10 @@ def _items(
                 if span is not None:
                     break
             source = source_of(row["g"])
-            if span is None and spec.via == "drug" and source != "lexicon":
+            if span is None and (spec.via == "drug" or spec.name == "arms") and source != "lexicon":
                 # A class or target read from the drug's INN stem ("ertugliflozin": an SGLT2 inhibitor) is traced
-                # to the sentence naming the drug, which does not write the class out.
+                # to the sentence naming the drug, which does not write the class out; an arm, to the sentence
+                # that assigns patients to it, which names it in its own words ("or matching placebo").
                 span = next(
                     (s for o, s in found.get((node, str(row["p"])), []) if str(o) == str(row["value"])), None
                 )

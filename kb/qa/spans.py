@@ -182,6 +182,20 @@ def _spans(kind: str, sentence: str, q: Question, context: QAContext) -> list[Sp
         asked = units_in(q.text)
         if asked:
             found = [f for f in found if asked <= units_in(f.text)]
+        if re.search(r"\bmedian\b|\bhow long\b|\bduration\b", q.text, re.IGNORECASE):
+            # "the rate of overall survival at 12 months": a time point the value is read at, not a median
+            # or a duration.
+            found = [f for f in found if not _TIME_POINT_BEFORE.search(sentence, 0, f.start)]
+            # "after a median follow-up of 10.5 months": the median of what the phrase names, which the
+            # question must name too.
+            asked_words = {stem(w) for w, _, _ in tokens(q.text)}
+            kept = []
+            for f in found:
+                of = _MEDIAN_OF.search(sentence, max(0, f.start - 80), f.start)
+                if of and not {stem(w) for w, _, _ in tokens(of.group("what"))} & asked_words:
+                    continue
+                kept.append(f)
+            found = kept
     elif kind == "date":
         add(_DATE.finditer(sentence))
     elif kind in {"person", "organisation"}:
@@ -207,6 +221,14 @@ def _spans(kind: str, sentence: str, q: Question, context: QAContext) -> list[Sp
                 found.append(Span(mention.surface, mention.start, mention.end, mention.entity.kind))
         add(_CELLS.finditer(sentence))
     return [s for s in found if s.text and not in_question(s.text, q)]
+
+
+_MEDIAN_OF = re.compile(
+    r"\bmedian\s+(?P<what>[A-Za-z][\w\s-]{1,40}?)\s+(?:of|was|were|is)\s+$", re.IGNORECASE
+)
+_TIME_POINT_BEFORE = re.compile(
+    r"\b(?:at|by|through|within|beyond|until)\s+(?:week\s+|month\s+|day\s+)?$", re.IGNORECASE
+)
 
 
 def in_question(text: str, q: Question) -> bool:

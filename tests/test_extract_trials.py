@@ -91,3 +91,30 @@ def test_a_sentence_about_the_primary_outcome_is_not_its_definition() -> None:
     )
     extraction = extract(parse_document("alpha.txt", text), load_lexicon())
     assert not [f for f in extraction.facts if f.predicate == "primaryEndpointText"]
+
+
+def test_a_three_arm_trial_gets_three_arms_and_values_only_where_the_text_ties_them() -> None:
+    extraction = extract(read_document(FRESH / "checkmate067-abstract.txt"), load_lexicon())
+    roles = {
+        f.subject.label.split(" ", 2)[-1]: f.object.key  # type: ignore[union-attr]
+        for f in extraction.facts
+        if f.predicate == "armRole"
+    }
+    assert roles == {
+        "nivolumab group": "ExperimentalArm",
+        "nivolumab-plus-ipilimumab group": "ExperimentalArm",
+        "ipilimumab group": "ActiveComparatorArm",
+    }
+    # "in 16.3%, 55.0%, and 27.3% of the patients in the nivolumab group, the nivolumab-plus-ipilimumab group,
+    # and the ipilimumab group, respectively": in the stated order.
+    adverse = {}
+    for fact in extraction.facts:
+        if fact.subject.kind == "AdverseEventCount" and fact.predicate == "percentage":
+            adverse[fact.subject.label.split(", CheckMate 067 ")[-1]] = str(fact.object.value)  # type: ignore[union-attr]
+    assert adverse == {
+        "nivolumab group": "16.3",
+        "nivolumab-plus-ipilimumab group": "55",
+        "ipilimumab group": "27.3",
+    }
+    # With three arms, an estimate's comparison is not guessed from roles.
+    assert not [f for f in extraction.facts if f.predicate in {"experimentalArm", "comparatorArm"}]

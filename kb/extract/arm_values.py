@@ -59,7 +59,11 @@ class _Found:
 def extract_arm_values(ctx: Context) -> None:
     """Per-arm values of a trial with two arms of known roles."""
     arms = list(ctx.arm_roles)
-    if ctx.trial is None or len(arms) != 2:
+    if ctx.trial is None or len(arms) < 2:
+        return
+    if len(arms) > 2:
+        for passage in ctx.passages():
+            _read_many(ctx, passage, arms)
         return
     section = ""
     order: list[Entity] | None = None
@@ -228,6 +232,86 @@ def _read(
         terms[index] = term
     for index, arm in sorted(attributed.items()):
         _record(ctx, passage, values, index, arm, section, terms[index])
+
+
+def _read_many(ctx: Context, passage: Passage, arms: list[Entity]) -> None:
+    """Values of a trial with three arms or more: a list of values ending "respectively" after the arms named
+    in the same order ("in 16.3%, 55.0%, and 27.3% of the patients in the A group, the B group, and the C
+    group, respectively"), and a value followed by its arm ("11.5 months with A plus B"). Nothing else: with
+    more than two arms, a value's arm is never guessed from roles."""
+    text = passage.text
+    values = _values(text)
+    if not values:
+        return
+    mentions = _many_mentions(ctx, text, arms)
+    attributed: dict[int, Entity] = {}
+    for respectively in re.finditer(r"\brespectively\b", text):
+        before = [i for i, v in enumerate(values) if v.end <= respectively.start()]
+        if not before:
+            continue
+        last = before[-1]
+        named = [arm for position, arm in mentions if values[last].end <= position < respectively.start()]
+        run = [last]
+        while run[0] > 0 and re.fullmatch(
+            r"\s*,?\s*(?:and\s+)?", text[values[run[0] - 1].end : values[run[0]].start]
+        ):
+            run.insert(0, run[0] - 1)
+        if len(named) == len(run) and len(set(named)) == len(named):
+            attributed.update(zip(run, named, strict=True))
+    for index, value in enumerate(values):
+        if index in attributed:
+            continue
+        limit = values[index + 1].start if index + 1 < len(values) else len(text)
+        head = re.match(_AFTER_ARM, text[value.end : limit], re.IGNORECASE)
+        if head is None:
+            continue
+        at = value.end + head.end()
+        arm = next((a for position, a in mentions if position == at), None)
+        if arm is not None:
+            attributed[index] = arm
+    terms: dict[int, tuple[str | None, int]] = {}
+    for index in range(len(values)):
+        term = _term(text, values[index].start)
+        same_clause = index and not re.search(
+            r"[:;]\s", masked(text)[values[index - 1].end : values[index].start]
+        )
+        if term[0] is None and same_clause and terms[index - 1][0] is not None:
+            term = terms[index - 1]
+        terms[index] = term
+    for index, arm in sorted(attributed.items()):
+        _record(ctx, passage, values, index, arm, "", terms[index])
+
+
+def _many_mentions(ctx: Context, text: str, arms: list[Entity]) -> list[tuple[int, Entity]]:
+    """Where each of three or more arms is named: its name as the document writes it (hyphens or spaces),
+    "the X group", or a drug only it has; of overlapping names the longest wins, and a name two arms share
+    names neither."""
+    owners: dict[str, set[Entity]] = {}
+    for arm in arms:
+        name = arm.key.split("-arm-", 1)[-1].replace("-", " ")
+        owners.setdefault(name, set()).add(arm)
+    for name, holders in list(owners.items()):
+        for word in name.split():
+            if word not in {"plus", "and", "with", "alone"} and word not in owners:
+                owners.setdefault(word, set()).update(holders)
+    spans: list[tuple[int, int, Entity]] = []
+    for name, holders in owners.items():
+        pattern = r"[\s-]+".join(re.escape(part) for part in name.split())
+        for match in re.finditer(rf"(?<![\w-]){pattern}(?![\w-])", text, re.IGNORECASE):
+            if len(holders) == 1:
+                spans.append((match.start(), match.end(), next(iter(holders))))
+            else:
+                spans.append((match.start(), match.end(), Entity("Arm", "", "")))  # shared: names no arm
+    spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+    found: list[tuple[int, Entity]] = []
+    reach = -1
+    for start, end, arm in spans:
+        if start < reach:
+            continue  # inside a longer name already taken
+        reach = end
+        if arm.key:
+            found.append((start, arm))
+    return found
 
 
 def _subject_arm(ctx: Context, text: str, value: _Found, floor: int, arms: list[Entity]) -> Entity | None:

@@ -143,10 +143,17 @@ def _role(name: str, phrase: str, position: int) -> str:
 
 
 def _make_arm(
-    ctx: Context, passage: Passage, name: str, phrase: str, position: int, start: int, end: int
+    ctx: Context,
+    passage: Passage,
+    name: str,
+    phrase: str,
+    position: int,
+    start: int,
+    end: int,
+    role: str | None = None,
 ) -> Entity:
     arm = arm_for(ctx, name, "group", start, end, passage)
-    role = _role(name, phrase, position)
+    role = role or _role(name, phrase, position)
     if arm not in ctx.arm_roles:
         ctx.arm_roles[arm] = role
         ctx.add(arm, "armRole", Entity("Concept", role, role), start, end)
@@ -196,6 +203,10 @@ def _either(ctx: Context, passage: Passage, after: int, listed: bool = False) ->
         if match is None:
             return
         spans = [(match.start("a"), match.end("a")), (match.start("b"), match.end("b"))]
+    if not listed:
+        items = _list_items(text, spans[0])
+        if len(items) >= 2 and _many(ctx, passage, [*items, spans[1]]):
+            return  # "to A, B, or C": three arms or more
     phrases = [text[s:e] for s, e in spans]
     names = [
         _arm_name(ctx, passage, phrases[i], passage.start + spans[i][0], phrases[1 - i]) for i in range(2)
@@ -210,6 +221,70 @@ def _either(ctx: Context, passage: Passage, after: int, listed: bool = False) ->
             number = parse_int(count.group("n") or count.group("eq"))
             if number:
                 ctx.add_value(arm, "randomizedCount", number, "integer", passage.start + s, passage.start + e)
+
+
+def _list_items(text: str, span: tuple[int, int]) -> list[tuple[int, int]]:
+    """The comma-separated items of an arm list's first side ("A alone, A plus B"), outside parentheses."""
+    items: list[tuple[int, int]] = []
+    depth, begin = 0, span[0]
+    for index in range(span[0], span[1]):
+        char = text[index]
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append((begin, index))
+            begin = index + 1
+            while begin < span[1] and text[begin] == " ":
+                begin += 1
+    items.append((begin, span[1]))
+    return [(a, b) for a, b in items if b > a]
+
+
+def _many(ctx: Context, passage: Passage, spans: list[tuple[int, int]]) -> bool:
+    """Three arms or more from a list ("to nivolumab alone, nivolumab plus ipilimumab, or ipilimumab alone"):
+    each named by its drugs (or placebo, usual care); the control is the placebo or usual-care arm, else the
+    arm named last. Nothing is made (False) unless every item names its arm distinctly."""
+    text = passage.text
+    names: list[str] = []
+    controls: list[str | None] = []
+    for start, end in spans:
+        phrase = text[start:end]
+        if _PLACEBO.search(phrase):
+            names.append(_known_group(ctx, "placebo"))
+            controls.append("PlaceboComparatorArm")
+            continue
+        usual = _USUAL.search(phrase)
+        if usual:
+            names.append(usual.group(0).lower())
+            controls.append("UsualCareArm")
+            continue
+        drugs = [
+            m.surface.lower()
+            for m in ctx.matches(passage, "Drug")
+            if passage.start + start <= m.start < passage.start + end
+        ]
+        if not drugs:
+            return False
+        names.append(_known_group(ctx, " plus ".join(dict.fromkeys(drugs))))
+        controls.append(None)
+    if len(set(names)) != len(names):
+        return False
+    has_control = any(controls)
+    for position, ((start, end), name, control) in enumerate(zip(spans, names, controls, strict=True)):
+        role = control or (
+            "ActiveComparatorArm" if not has_control and position == len(spans) - 1 else "ExperimentalArm"
+        )
+        phrase = text[start:end]
+        arm = _make_arm(
+            ctx, passage, name, phrase, position, passage.start + start, passage.start + end, role=role
+        )
+        count = _ARM_COUNT.search(phrase)
+        if count:
+            number = parse_int(count.group("n") or count.group("eq"))
+            if number:
+                ctx.add_value(
+                    arm, "randomizedCount", number, "integer", passage.start + start, passage.start + end
+                )
+    return True
 
 
 def _counts_to(ctx: Context, passage: Passage) -> None:

@@ -22,9 +22,11 @@ _VERBS = {
 _VERB = "|".join(f"(?P<{p}>{v})" for p, v in _VERBS.items())
 _COUNT_PATTERNS = (
     re.compile(
-        rf"\b(?:enrolled|enrolling|accrued|recruited)\s+(?:a\s+total\s+of\s+)?(?P<n>{NUMBER})\s+{_PEOPLE}\b"
+        rf"\b(?:enrolled|enrolling|accrued|recruited)\s+(?:a\s+total\s+of\s+)?(?P<n>{NUMBER})\s+(?:[a-z][\w-]*\s+){{0,2}}?{_PEOPLE}\b"
     ),
-    re.compile(rf"\b(?:randomi[sz]ed|randomly\s+assigned)\s+(?P<n>{NUMBER})\s+{_PEOPLE}\b(?P<rand>)"),
+    re.compile(
+        rf"\b(?:randomi[sz]ed|randomly\s+assigned)\s+(?P<n>{NUMBER})\s+(?:[a-z][\w-]*\s+){{0,2}}?{_PEOPLE}\b(?P<rand>)"
+    ),
     re.compile(
         rf"(?<![\w.,])(?<!\d\sof\s)(?P<n>{NUMBER})\s+{_PEOPLE}\b[^.;]{{0,160}}?\b(?:were|was|had\s+been)\s+(?:{_VERB})\b"
     ),

@@ -133,11 +133,19 @@ def _arm(evidence: TrialEvidence, question: str) -> str | None:
     """The arm the question names ("the placebo group", "LCZ696-treated patients", "intensive-therapy
     participants"), when exactly one arm's name is in it."""
     text = question.lower()
-    found = set()
+    spans: list[tuple[int, int, str]] = []
     for iri in evidence.arms:
         for name in _arm_names(evidence, iri):
-            if re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text):
-                found.add(iri)
+            spans += [
+                (m.start(), m.end(), iri) for m in re.finditer(rf"(?<![\w]){re.escape(name)}(?![\w])", text)
+            ]
+    # A name inside a longer one is not a mention of its own ("nivolumab" in "the nivolumab-plus-ipilimumab
+    # group").
+    found = {
+        iri
+        for start, end, iri in spans
+        if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)
+    }
     return next(iter(found)) if len(found) == 1 else None
 
 

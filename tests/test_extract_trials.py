@@ -118,3 +118,31 @@ def test_a_three_arm_trial_gets_three_arms_and_values_only_where_the_text_ties_t
     }
     # With three arms, an estimate's comparison is not guessed from roles.
     assert not [f for f in extraction.facts if f.predicate in {"experimentalArm", "comparatorArm"}]
+
+
+def test_a_dose_ranging_trial_gets_an_arm_per_dose_with_signed_values() -> None:
+    extraction = extract(read_document(FRESH / "surmount1-news.txt"), load_lexicon())
+    arms = {f.subject.label for f in extraction.facts if f.predicate == "armRole"}
+    assert arms == {
+        "SURMOUNT-1 tirzepatide 5 mg group",
+        "SURMOUNT-1 tirzepatide 10 mg group",
+        "SURMOUNT-1 tirzepatide 15 mg group",
+        "SURMOUNT-1 placebo group",
+    }
+    values: dict[str, dict[str, str]] = {}
+    for fact in extraction.facts:
+        if fact.predicate in {"numericValue", "percentage"}:
+            what, arm = fact.subject.label.split(", SURMOUNT-1 ")
+            values.setdefault(what, {})[arm] = str(fact.object.value)  # type: ignore[union-attr]
+    assert values["mean percentage change in weight at week 72 rate"] == {
+        "tirzepatide 5 mg group": "-15",
+        "tirzepatide 10 mg group": "-19.5",
+        "tirzepatide 15 mg group": "-20.9",
+        "placebo group": "-3.1",
+    }
+    assert values["discontinuation because of adverse events"] == {
+        "tirzepatide 5 mg group": "4.3",
+        "tirzepatide 10 mg group": "7.1",
+        "tirzepatide 15 mg group": "6.2",
+        "placebo group": "2.6",
+    }

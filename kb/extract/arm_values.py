@@ -135,11 +135,15 @@ def _values(text: str) -> list[_Found]:
         number = parse_number(match.group("n"))
         if number is None:
             continue
+        # "-15.0%", "(\u22123.1%)": a change below zero; never the dash of a range ("5-10%").
+        start = match.start()
+        if start >= 1 and text[start - 1] in "-\u2212" and (start == 1 or text[start - 2] in " (["):
+            number, start = -number, start - 1
         unit = match.group("u")
         unit = "%" if unit.startswith(("%", "percent")) else unit_name(unit)
         if match.group("rate") and "year" in match.group("rate"):
             unit = "%/year" if unit == "%" else unit
-        found.append(_Found(number, unit, match.start(), match.end()))
+        found.append(_Found(number, unit, start, match.end()))
     return found
 
 
@@ -290,10 +294,16 @@ def _many_mentions(ctx: Context, text: str, arms: list[Entity]) -> list[tuple[in
     for arm in arms:
         name = arm.key.split("-arm-", 1)[-1].replace("-", " ")
         owners.setdefault(name, set()).add(arm)
+    words: dict[str, set[Entity]] = {}
     for name, holders in list(owners.items()):
+        dose = re.search(r"(\d+(?:\s\d+)?)\s+(mg|g|\u00b5g|mcg)$", name)
+        if dose:  # a dose's arm is named by its dose ("with 5-mg doses", "receiving 5-mg, 10-mg ...")
+            owners.setdefault(f"{dose.group(1)} {dose.group(2)}", set()).update(holders)
         for word in name.split():
-            if word not in {"plus", "and", "with", "alone"} and word not in owners:
-                owners.setdefault(word, set()).update(holders)
+            if len(word) >= 4 and word.isalpha() and word not in {"plus", "with", "alone"}:
+                words.setdefault(word, set()).update(holders)
+    for word, holders in words.items():
+        owners.setdefault(word, holders)
     spans: list[tuple[int, int, Entity]] = []
     for name, holders in owners.items():
         pattern = r"[\s-]+".join(re.escape(part) for part in name.split())
@@ -501,7 +511,7 @@ def _adverse_event(
         clean = (term[: grade.start()] + " " + term[grade.end() :]).strip(" ,")
     clean = _ANY_GRADE.sub("", clean).strip(" ,") or term
     clean = re.sub(r"\s+", " ", clean).lower()
-    if re.search(r"\bdiscontinu\w*\b.*\badverse\s+events?\b", clean):
+    if re.search(r"\bdiscontinu\w*\b.*\badverse\s+events?\b|\badverse\s+events?\b.*\bdiscontinu\w*", clean):
         clean = (
             "discontinuation because of adverse events"  # "fewer patients discontinued treatment due to AEs"
         )

@@ -18,6 +18,9 @@ _ASSIGNED = re.compile(r"\b(?:randomly\s+(?:assigned|allocated)|randomi[sz](?:ed
 _TO_EITHER = re.compile(
     r"\bto\s+(?:receive\s+)?(?:either\s+)?(?P<a>[^;.]{2,160}?)\s*,?\s+or\s+(?:to\s+)?(?P<b>[^;]{2,160}?)(?=[;.](?!\d)|,\s+(?:in|with|and|stratified|its|after|followed)\b|$)"
 )
+_OR_AFTER = re.compile(
+    r"\s*,?\s+or\s+(?:to\s+)?(?P<b>[^;]{2,160}?)(?=[;.](?!\d)|,\s+(?:in|with|and|stratified|its|after|followed|including)\b|$)"
+)
 _COUNTS_TO = re.compile(
     rf"(?P<a>{NUMBER})\s+(?:{_PEOPLE}\s+)?(?:were\s+assigned\s+)?to\s+(?P<x>[\w-]+(?:\s+[\w-]+){{0,3}}?)\s*,?\s+and\s+"
     rf"(?P<b>{NUMBER})\s+(?:{_PEOPLE}\s+)?to\s+(?P<y>[\w-]+(?:\s+[\w-]+){{0,3}}?)(?=[;,.)]|$|\s+(?:group|arm))"
@@ -203,11 +206,21 @@ def _either(ctx: Context, passage: Passage, after: int, listed: bool = False) ->
         if match is None:
             return
         spans = [(match.start("a"), match.end("a")), (match.start("b"), match.end("b"))]
+        if match.group("a").count("(") > match.group("a").count(")"):
+            # "to tirzepatide (5 mg, 10 mg, or 15 mg) or placebo": the "or" inside the parenthesis lists
+            # doses; the arms' "or" follows it.
+            close = text.find(")", match.end("a"))
+            again = _OR_AFTER.match(text, close + 1) if close != -1 else None
+            if again is None:
+                return
+            spans = [(match.start("a"), close + 1), (again.start("b"), again.end("b"))]
     if not listed:
         items = _list_items(text, spans[0])
         if len(items) >= 2 and _many(ctx, passage, [*items, spans[1]]):
             return  # "to A, B, or C": three arms or more
     phrases = [text[s:e] for s, e in spans]
+    if not listed and _dose_arms(ctx, passage, spans):
+        return  # "to tirzepatide (5 mg, 10 mg, or 15 mg) or placebo in a 1:1:1:1 ratio": an arm per dose
     names = [
         _arm_name(ctx, passage, phrases[i], passage.start + spans[i][0], phrases[1 - i]) for i in range(2)
     ]
@@ -221,6 +234,53 @@ def _either(ctx: Context, passage: Passage, after: int, listed: bool = False) ->
             number = parse_int(count.group("n") or count.group("eq"))
             if number:
                 ctx.add_value(arm, "randomizedCount", number, "integer", passage.start + s, passage.start + e)
+
+
+_DOSE_AMOUNT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(mg|g|\u00b5g|mcg|mg/kg|mg/m2)(?![\w/])")
+
+
+def _dose_arms(ctx: Context, passage: Passage, spans: list[tuple[int, int]]) -> bool:
+    """A dose-ranging randomisation: one side gives one drug at several doses, and the allocation ratio has
+    a part for each dose and one for the other side. Each dose becomes an experimental arm of its own
+    ("tirzepatide 5 mg"); False (nothing made) for any other randomisation."""
+    text = passage.text
+    ratio = _RATIO.search(text)
+    if ratio is None:
+        return False
+    parts = len(re.findall(r"\d+", ratio.group("ratio")))
+    for side in (0, 1):
+        start, end = spans[side]
+        amounts = [m for m in _DOSE_AMOUNT.finditer(text, start, end)]
+        drugs = {
+            m.entry.key: m
+            for m in ctx.matches(passage, "Drug")
+            if passage.start + start <= m.start < passage.start + end
+        }
+        if len(amounts) < 2 or len(drugs) != 1 or parts != len(amounts) + 1:
+            continue
+        drug = next(iter(drugs.values()))
+        for amount in amounts:
+            name = f"{drug.surface.lower()} {amount.group(1)} {amount.group(2)}"
+            arm_start, arm_end = drug.start, passage.start + amount.end()
+            arm = arm_for(ctx, name, "group", arm_start, arm_end, passage)
+            if arm not in ctx.arm_roles:
+                ctx.arm_roles[arm] = "ExperimentalArm"
+                ctx.add(
+                    arm,
+                    "armRole",
+                    Entity("Concept", "ExperimentalArm", "ExperimentalArm"),
+                    arm_start,
+                    arm_end,
+                )
+            ctx.add(arm, "intervention", entity_for(drug.entry), drug.start, drug.end)
+        other_start, other_end = spans[1 - side]
+        other = text[other_start:other_end]
+        name = _arm_name(ctx, passage, other, passage.start + other_start, text[start:end])
+        if name is None:
+            return True
+        _make_arm(ctx, passage, name, other, 1, passage.start + other_start, passage.start + other_end)
+        return True
+    return False
 
 
 def _list_items(text: str, span: tuple[int, int]) -> list[tuple[int, int]]:

@@ -275,10 +275,11 @@ def _dose_arms(ctx: Context, passage: Passage, spans: list[tuple[int, int]]) -> 
             ctx.add(arm, "intervention", entity_for(drug.entry), drug.start, drug.end)
         other_start, other_end = spans[1 - side]
         other = text[other_start:other_end]
-        name = _arm_name(ctx, passage, other, passage.start + other_start, text[start:end])
-        if name is None:
-            return True
-        _make_arm(ctx, passage, name, other, 1, passage.start + other_start, passage.start + other_end)
+        other_name = _arm_name(ctx, passage, other, passage.start + other_start, text[start:end])
+        if other_name is not None:
+            _make_arm(
+                ctx, passage, other_name, other, 1, passage.start + other_start, passage.start + other_end
+            )
         return True
     return False
 

@@ -18,6 +18,11 @@ _ASSIGNED = re.compile(r"\b(?:randomly\s+(?:assigned|allocated)|randomi[sz](?:ed
 _TO_EITHER = re.compile(
     r"\bto\s+(?:receive\s+)?(?:either\s+)?(?P<a>[^;.]{2,160}?)\s*,?\s+or\s+(?:to\s+)?(?P<b>[^;]{2,160}?)(?=[;.](?!\d)|,\s+(?:in|with|and|stratified|its|after|followed)\b|$)"
 )
+# How long the randomised treatment lasted: "... or placebo for 72 weeks", "for up to 10 days" (in the
+# randomisation sentence, so a follow-up or a dosing cycle elsewhere is not read as it).
+_DURATION = re.compile(
+    r"[^.;]{0,200}?\b(?:for|over)\s+(?P<d>(?:up\s+to\s+)?\d+\s+(?:days|weeks|months|years))\b(?!\s+(?:after|before|of\s+follow))"
+)
 _OR_AFTER = re.compile(
     r"\s*,?\s+or\s+(?:to\s+)?(?P<b>[^;]{2,160}?)(?=[;.](?!\d)|,\s+(?:in|with|and|stratified|its|after|followed|including)\b|$)"
 )
@@ -91,6 +96,16 @@ def extract_arms(ctx: Context) -> None:
                 passage.start + ratio.end(),
             )
         if assigned:
+            duration = _DURATION.search(text, assigned.end())
+            if duration:
+                ctx.add_value(
+                    ctx.trial,
+                    "treatmentDuration",
+                    re.sub(r"\s+", " ", duration.group("d")),
+                    "string",
+                    passage.start + duration.start("d"),
+                    passage.start + duration.end("d"),
+                )
             _counts_to(ctx, passage)
             _either(ctx, passage, assigned.end())
         elif re.match(r"^\s*(?:Interventions?|Treatments?|Arms?)\s*:", text):

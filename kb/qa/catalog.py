@@ -182,6 +182,16 @@ PROPERTIES: tuple[PropertySpec, ...] = (
         value="entity",
     ),
     PropertySpec(
+        "treatment_duration",
+        _cue(
+            r"\bhow long\b.*\b(?:treat\w*|therapy|given|receiv\w*|dos\w*|took|take)\b|"
+            r"\b(?:treatment|therapy)\s+(?:duration|period|length)\b|\b(?:duration|length)\s+of\s+(?:the\s+)?(?:treatment|therapy)\b"
+        ),
+        "trial",
+        ("tkb:treatmentDuration",),
+        "treatment duration",
+    ),
+    PropertySpec(
         "allocation_ratio",
         _cue(
             r"\b(?:allocation|randomi[sz]ation|assignment)\s+ratio\b|\bratio\b.*\b(?:randomi[sz]\w*|allocat\w*|assigned)\b|"

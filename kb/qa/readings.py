@@ -111,6 +111,12 @@ _READINGS: list[Reading] = [
         "which groups were patients assigned to",
     ),
     _p(
+        "treatment_duration",
+        ("number",),
+        "how long the patients were treated in the trial",
+        "the duration of the randomised treatment, in weeks or months",
+    ),
+    _p(
         "allocation_ratio",
         ("number", "kind"),
         "the ratio in which patients were randomly assigned to the arms",

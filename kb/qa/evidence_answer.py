@@ -97,15 +97,7 @@ def answer_evidence_question(kb: QASource, context: QAContext, question: str) ->
 
 def _trial(context: QAContext, question: str) -> str | None:
     """The trial named in the question (its longest matching name), or the only trial of the KB."""
-    best: tuple[int, str] | None = None
-    for iri in context.trials:
-        for name in context.names_of(iri, context.trials[iri].label):
-            if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", question, re.IGNORECASE):
-                if best is None or len(name) > best[0]:
-                    best = (len(name), iri)
-    if best is not None:
-        return best[1]
-    return next(iter(context.trials)) if len(context.trials) == 1 else None
+    return context.trial_named_in(question)
 
 
 def _arm_names(evidence: TrialEvidence, iri: str) -> set[str]:

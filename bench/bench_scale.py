@@ -279,16 +279,24 @@ def serve(home: Path, env: dict[str, str]) -> Iterator[tuple[int, subprocess.Pop
         log.close()
 
 
-def children_of(pid: int) -> list[int]:
-    found = []
+def descendants_of(pid: int) -> list[int]:
+    """Every process below ``pid`` (the query workers are started through a fork server)."""
+    parents: dict[int, int] = {}
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
             text = status.read_text()
         except OSError:
             continue
         for line in text.splitlines():
-            if line.startswith("PPid:") and int(line.split()[1]) == pid:
-                found.append(int(status.parent.name))
+            if line.startswith("PPid:"):
+                parents[int(status.parent.name)] = int(line.split()[1])
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, of in parents.items() if of == parent]
+        found += children
+        frontier += children
     return found
 
 
@@ -343,7 +351,8 @@ def load(
 def http(home: Path, names: list[tuple[str, str]], clients: int, seconds: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     # No answer or result cache: every request is answered by a query worker, as a new question is.
-    with serve(home, {"TRIALKB_RESULT_CACHE_MB": "0"}) as (port, child):
+    # The workers' address-space cap (2 GiB by default) is lifted: a worker holds the whole KB in memory today.
+    with serve(home, {"TRIALKB_RESULT_CACHE_MB": "0", "TRIALKB_QUERY_MEMORY_LIMIT_MB": "0"}) as (port, child):
         warmups = ["/api/ask?q=" + quote("What was the hazard ratio?")] * 4
         load(port, warmups, 2, 120)
         points = ["/sparql?query=" + quote(f"SELECT ?p ?o WHERE {{ <{iri}> ?p ?o }}") for iri, _ in names]
@@ -360,7 +369,7 @@ def http(home: Path, names: list[tuple[str, str]], clients: int, seconds: float)
         median, p90, rate, statuses = load(port, paths, clients, seconds)
         out["/api/search"] = (median, p90, rate, statuses)
         out["server RSS MiB"] = rss_mib(child.pid)
-        out["worker RSS MiB"] = [rss_mib(pid) for pid in children_of(child.pid)]
+        out["worker RSS MiB"] = [rss_mib(pid) for pid in descendants_of(child.pid)]
     return out
 
 
@@ -433,7 +442,7 @@ def rows_of(result: dict[str, Any]) -> dict[str, float]:
         for name in ("/api/ask named", "/api/ask over all", "/api/search"):
             rows[f"{name} p50 ms"] = h[name][0]
             rows[f"{name} req/s"] = h[name][2]
-            rows[f"{name} non-200"] = sum(n for s, n in h[name][3].items() if s != 200)
+            rows[f"{name} non-200"] = sum(n for s, n in h[name][3].items() if int(s) != 200)
         rows["/api/ask req/s"] = h["/api/ask named"][2]
         rows["server RSS MiB"] = h["server RSS MiB"]
         rows["query worker RSS MiB (each)"] = max(h["worker RSS MiB"] or [0.0])
@@ -473,7 +482,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--kb", action="append", required=True, help="LABEL=DIR, smallest first")
+    parser.add_argument("--kb", action="append", default=[], help="LABEL=DIR, smallest first")
+    parser.add_argument(
+        "--report",
+        nargs="+",
+        help="print the table of earlier --json files, [LABEL=]FILE (smallest KB first)",
+    )
     parser.add_argument("--samples", type=int, default=60, help="trials asked about in process")
     parser.add_argument("--http-samples", type=int, default=600, help="trials asked about over HTTP")
     parser.add_argument("--cold", type=int, default=3, help="cold CLI runs (0: none)")
@@ -482,6 +496,16 @@ def main() -> None:
     parser.add_argument("--no-add", dest="add", action="store_false", help="skip adding one document")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+    if args.report:
+        pairs = []
+        for item in args.report:
+            label, _, path = item.rpartition("=")
+            for saved_label, result in json.loads(Path(path).read_text()).items():
+                pairs.append((label or saved_label, result))
+        print_table([label for label, _ in pairs], [result for _, result in pairs])
+        return
+    if not args.kb:
+        parser.error("give --kb LABEL=DIR (or --report FILES)")
     labels, results = [], []
     for item in args.kb:
         label, _, directory = item.partition("=")

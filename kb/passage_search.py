@@ -14,8 +14,8 @@ import hashlib
 import re
 import sys
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,17 +150,51 @@ class TrialNames:
 
     documents: dict[str, frozenset[str]]  # lower-cased name -> ids of the documents about that trial
     patterns: tuple[tuple[re.Pattern[str], frozenset[str]], ...]  # a name as a query may write it
+    # Each name's first part (lower case), which starts any match of its pattern at a word start; trying
+    # only the patterns whose first part is in the text keeps a search from running one regex per trial of
+    # the KB (30 ms a query at 4,500 documents). Names not all ASCII, or starting with a symbol: always tried.
+    starts: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    always: tuple[int, ...] | None = None  # None: no index of first parts, try every pattern
 
     def documents_named_in(self, text: str) -> tuple[frozenset[str], str]:
         """The documents about every trial ``text`` names (by label, trial name or NCT id), and ``text``
         without those names (longest first, so "ECOG-ACRIN E1910" goes whole)."""
         named: set[str] = set()
         rest = text
-        for pattern, documents in self.patterns:
+        for pattern, documents in self._candidates(text):
             rest, count = pattern.subn(" ", rest)
             if count:
                 named.update(documents)
         return frozenset(named), re.sub(r"\s+", " ", rest).strip()
+
+    def _candidates(self, text: str) -> Iterable[tuple[re.Pattern[str], frozenset[str]]]:
+        # A name removed leaves a space, and a pattern starts after no letter or digit and ends before none:
+        # so a name found in the text as it is being cut starts at a word start of the text as given. A text
+        # not all ASCII may match by a case fold lower() lacks: every pattern is tried.
+        if self.always is None or not text.isascii():
+            return self.patterns
+        lowered = text.lower()
+        longest = max(map(len, self.starts), default=0)
+        chosen = set(self.always)
+        for start, character in enumerate(lowered):
+            if not character.isalnum() or (start and lowered[start - 1].isalnum()):
+                continue
+            for end in range(start + 1, min(len(lowered), start + longest) + 1):
+                chosen.update(self.starts.get(lowered[start:end], ()))
+        return [self.patterns[number] for number in sorted(chosen)]
+
+
+def _name_starts(names: list[str]) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
+    """`TrialNames.starts` and `.always` for the names in pattern order."""
+    starts: dict[str, list[int]] = {}
+    always: list[int] = []
+    for number, name in enumerate(names):
+        parts = [part for part in _NAME_SEPARATOR.split(name) if part]
+        if not parts or not name.isascii() or not parts[0][0].isalnum():
+            always.append(number)
+        else:
+            starts.setdefault(parts[0].lower(), []).append(number)
+    return {key: tuple(numbers) for key, numbers in starts.items()}, tuple(always)
 
 
 def _name_pattern(name: str) -> re.Pattern[str]:
@@ -189,9 +223,13 @@ def trial_names(kb: SearchSource) -> TrialNames:
             if len(name) >= _MIN_TRIAL_NAME:
                 documents.setdefault(name, set()).add(str(row["document"]))
     frozen = {name: frozenset(docs) for name, docs in documents.items()}
+    ordered = sorted(frozen.items(), key=lambda i: -len(i[0]))
+    starts, always = _name_starts([name for name, _ in ordered])
     result = TrialNames(
         {name.lower(): docs for name, docs in frozen.items()},
-        tuple((_name_pattern(name), docs) for name, docs in sorted(frozen.items(), key=lambda i: -len(i[0]))),
+        tuple((_name_pattern(name), docs) for name, docs in ordered),
+        starts,
+        always,
     )
     kb._trial_names = (content, result)  # type: ignore[attr-defined]
     return result

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from kb.qa import queries
 from kb.qa.linking import EntityIndex, build_index
+from kb.qa.trial_names import TrialNameIndex
 
 if TYPE_CHECKING:
     from kb.qa.port import QASource
@@ -58,6 +59,15 @@ class QAContext:
         default_factory=dict
     )  # passage text -> (IRI, start)
     evidence: dict[str, Any] = field(default_factory=dict)  # trial -> `kb.qa.evidence_facts.TrialEvidence`
+    _trial_names: TrialNameIndex | None = None
+
+    def trial_named_in(self, question: str) -> str | None:
+        """The trial the question names (its longest name found), or the KB's only trial, or None."""
+        if self._trial_names is None:
+            self._trial_names = TrialNameIndex(
+                (iri, self.names_of(iri, trial.label)) for iri, trial in self.trials.items()
+            )
+        return self._trial_names.named_in(question)
 
     def linked_in(self, text: str) -> tuple[tuple[str, int], ...]:
         """The KB entities a passage names, with where (cached: the reader asks of the same passages)."""

@@ -102,19 +102,7 @@ def answer_evidence_question(kb: QASource, context: QAContext, question: str) ->
 
 def _trial(context: QAContext, question: str) -> str | None:
     """The trial named in the question (its longest matching name), or the only trial of the KB."""
-    best: tuple[bool, int, str] | None = None
-    for iri in context.trials:
-        for name in context.names_of(iri, context.trials[iri].label):
-            found = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", question, re.IGNORECASE)
-            if found:
-                # A name written as the trial writes it beats one matched in another case: "recovery" in
-                # "the rate ratio for recovery in ACTT-1" is a word, not the RECOVERY trial.
-                key = (found.group(0) == name, len(name), iri)
-                if best is None or key[:2] > best[:2]:
-                    best = key
-    if best is not None:
-        return best[2]
-    return next(iter(context.trials)) if len(context.trials) == 1 else None
+    return context.trial_named_in(question)
 
 
 def _arm_names(evidence: TrialEvidence, iri: str) -> set[str]:

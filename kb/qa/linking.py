@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -88,6 +89,7 @@ class EntityIndex:
     sensitive: dict[str, set[str]] = field(default_factory=dict)  # key -> surface forms that must match case
     fuzzy_names: list[tuple[str, LinkedEntity]] = field(default_factory=list)
     in_kb_by_kind: dict[str, list[LinkedEntity]] = field(default_factory=dict)
+    _typos: _TypoMatcher | None = field(default=None, repr=False, compare=False)
 
     def add(self, entity: LinkedEntity) -> None:
         self.entities.append(entity)
@@ -165,6 +167,8 @@ class EntityIndex:
     ) -> Iterable[Mention]:
         if not self.fuzzy_names:
             return []
+        if self._typos is None or self._typos.size != len(self.fuzzy_names):
+            self._typos = _TypoMatcher(self.fuzzy_names)
         found: list[Mention] = []
         for size in (2, 1):
             for i in range(len(words) - size + 1):
@@ -173,22 +177,60 @@ class EntityIndex:
                 candidate = " ".join(folded[i : i + size])
                 if len(candidate) < 6 or any(f in COMMON_WORDS for f in folded[i : i + size]):
                     continue
-                best, best_entity = 0.0, None
-                for key, entity in self.fuzzy_names:
-                    if abs(len(key) - len(candidate)) > 3 or key.count(" ") != size - 1:
-                        continue
-                    matcher = difflib.SequenceMatcher(None, candidate, key)
-                    if matcher.real_quick_ratio() < 0.85 or matcher.quick_ratio() < 0.85:
-                        continue
-                    ratio = matcher.ratio()
-                    if ratio > best:
-                        best, best_entity = ratio, entity
-                if best_entity is not None and best >= 0.85:
+                best_entity = self._typos.best(candidate, size)
+                if best_entity is not None:
                     start, end = words[i][1], words[i + size - 1][2]
                     found.append(Mention(best_entity, start, end, text[start:end], fuzzy=True))
                     for j in range(i, i + size):
                         taken[j] = True
         return found
+
+
+class _TypoMatcher:
+    """The KB name a word (or two) is a small typo of: difflib's ratio >= 0.85, the first best in the index's
+    order, as trying every name with `difflib.SequenceMatcher` gives, but with names filed by word count and
+    length, difflib's two upper bounds computed from counts kept per name, and each word's answer kept (a
+    passage's words recur across passages: linking them once per KB version was most of a question's time)."""
+
+    _MEMO_LIMIT = 200_000
+
+    def __init__(self, names: list[tuple[str, LinkedEntity]]) -> None:
+        self.size = len(names)
+        # (spaces, length) -> [(order, key, letter counts, entity)]
+        self._filed: dict[tuple[int, int], list[tuple[int, str, Counter[str], LinkedEntity]]] = {}
+        for order, (key, entity) in enumerate(names):
+            self._filed.setdefault((key.count(" "), len(key)), []).append((order, key, Counter(key), entity))
+        self._memo: dict[tuple[str, int], LinkedEntity | None] = {}
+
+    def best(self, candidate: str, size: int) -> LinkedEntity | None:
+        remembered = self._memo.get((candidate, size), _UNSEEN)
+        if remembered is not _UNSEEN:
+            return remembered  # type: ignore[return-value]
+        length = len(candidate)
+        near = [
+            item for other in range(length - 3, length + 4) for item in self._filed.get((size - 1, other), ())
+        ]
+        near.sort(key=lambda item: item[0])  # the index's order: the first of equal ratios wins
+        letters = Counter(candidate)
+        best, best_entity = 0.0, None
+        for _order, key, key_letters, entity in near:
+            total = length + len(key)
+            # difflib's real_quick_ratio and quick_ratio, as SequenceMatcher(None, candidate, key) computes them
+            if 2.0 * min(length, len(key)) / total < 0.85:
+                continue
+            if 2.0 * sum((letters & key_letters).values()) / total < 0.85:
+                continue
+            ratio = difflib.SequenceMatcher(None, candidate, key).ratio()
+            if ratio > best:
+                best, best_entity = ratio, entity
+        chosen = best_entity if best_entity is not None and best >= 0.85 else None
+        if len(self._memo) >= self._MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[(candidate, size)] = chosen
+        return chosen
+
+
+_UNSEEN = object()
 
 
 def build_index(rows: Iterable[dict[str, object]], lexicon_entries: Iterable[object]) -> EntityIndex:
@@ -220,7 +262,9 @@ def build_index(rows: Iterable[dict[str, object]], lexicon_entries: Iterable[obj
             extra.setdefault(known, []).extend(all_names)
         else:
             outside.append(LinkedEntity(None, kind, entry.label, all_names))  # type: ignore[attr-defined]
-    trial_names = {n for iri, kind in kinds.items() if kind == "ClinicalTrial" for n in names[iri]}
+    trial_names = _longest_by_lower(
+        {n for iri, kind in kinds.items() if kind == "ClinicalTrial" for n in names[iri]}
+    )
     for iri, kind in kinds.items():
         if kind == "Arm":
             continue
@@ -237,15 +281,30 @@ def build_index(rows: Iterable[dict[str, object]], lexicon_entries: Iterable[obj
     return index
 
 
-def _arm_names(labels: list[str], trial_names: set[str]) -> list[str]:
+def _longest_by_lower(trial_names: set[str]) -> dict[str, int]:
+    """Each trial name in lower case, with the length of the longest name written so."""
+    longest: dict[str, int] = {}
+    for name in trial_names:
+        key = name.lower()
+        longest[key] = max(longest.get(key, 0), len(name))
+    return longest
+
+
+def _arm_names(labels: list[str], trial_names: dict[str, int]) -> list[str]:
     """An arm's names as questions say them: "KRYPTO-7 placebo group" is "placebo group" and "placebo" (the
-    trial's name is left to link the trial itself)."""
+    trial's name is left to link the trial itself).
+
+    The longest trial name the label starts with (before a space) is found by looking up each of the label's
+    prefixes that end at a space, not by trying every trial of the KB on every arm (quadratic in the KB)."""
     found: list[str] = []
     for label in labels:
-        for trial in sorted(trial_names, key=len, reverse=True):
-            if label.lower().startswith(trial.lower() + " "):
-                label = label[len(trial) + 1 :]
-                break
+        lowered = label.lower()
+        longest = -1
+        for position, character in enumerate(lowered):
+            if character == " " and lowered[:position] in trial_names:
+                longest = max(longest, trial_names[lowered[:position]])
+        if longest >= 0:
+            label = label[longest + 1 :]
         bare = _ARM_KIND.sub("", label).strip()
         found.extend(name for name in (label, bare) if name and name not in found)
     return found

@@ -260,8 +260,14 @@ def update_index(kb: SearchSource, rebuild: bool = False) -> PassageIndex:
     from search.errors import SearchIndexError
     from search.passage_index import PassageIndex
 
-    embedder = embedder_for(kb, for_build=True)
+    base = embedder = embedder_for(kb, for_build=True)
     records = passage_records(kb)
+    computed = getattr(kb, "_batch_vectors", None)  # embedded by ingest workers for this commit
+    if computed:
+        from kb.ingest_task import text_key
+        from search.embedder import PrecomputedEmbedder
+
+        embedder = PrecomputedEmbedder(embedder, computed, text_key)
     with vector_database_errors():
         store = vector_store_for(kb, embedder.dimension)
         options: dict[str, Any] = {"exact_threshold": kb.settings.exact_index_limit, "vector_store": store}
@@ -280,6 +286,7 @@ def update_index(kb: SearchSource, rebuild: bool = False) -> PassageIndex:
                 # A database keeps what is unchanged where it is: only new or changed passages are written.
                 records = [r for r in records if r.id not in index or index.get(r.id) != r]
             index.add(records)  # unchanged texts keep their vectors
+        index.embedder = base  # queries embed with the encoder itself; the batch's vectors are let go
         index.save(kb.directory.index_dir, kb.manifest.sha256)
     kb._passage_index = (kb.manifest.sha256, index)  # type: ignore[attr-defined]
     return index

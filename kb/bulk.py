@@ -208,7 +208,12 @@ class ExtractionPool:
     def extract(self, documents: Sequence[Document], force: bool) -> Iterator[Any | BaseException]:
         """Each document's extraction (or the exception it raised), in the order of ``documents``."""
         tasks = chunks(documents, self.workers)
+        # Submitted now, not on the first ``next``: the workers start while the caller does other work.
         futures = [self._executor.submit(_extract_in_worker, chunk, force) for chunk in tasks]
+        return self._gather(tasks, futures)
+
+    @staticmethod
+    def _gather(tasks: list[list[Document]], futures: list[Any]) -> Iterator[Any | BaseException]:
         try:
             for chunk, future in zip(tasks, futures, strict=True):
                 try:

@@ -58,12 +58,17 @@ class ClusterExtraction:
 
         A task that raised is that document's failure; a cluster lost (scheduler gone, connection closed)
         raises `ClusterUnavailable` for the whole load."""
-        from kb.bulk import chunks, each_document
+        from kb.bulk import chunks
         from kb.ingest_task import extract_chunk
 
         options = dataclasses.replace(self.options, force=force)
         tasks = chunks(documents, max(1, self.workers))
-        futures = self.client.map(extract_chunk, tasks, options=options, pure=False)
+        futures = self.client.map(extract_chunk, tasks, options=options, pure=False)  # submitted now
+        return self._gather(tasks, futures)
+
+    def _gather(self, tasks: list[list[Document]], futures: list[Any]) -> Iterator[Any | BaseException]:
+        from kb.bulk import each_document
+
         try:
             for chunk, future in zip(tasks, futures, strict=True):
                 yield from each_document(chunk, self._result(future))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,6 +78,16 @@ def _extraction_outcome(
     )
     status = "updated" if known is not None else "added"
     return IngestOutcome(document.path, status, message, document.id, item.triples, item.trials)
+
+
+@dataclass(frozen=True)
+class _Started:
+    """A batch's extraction under way: the documents skipped (with why), those to extract (their indices),
+    and the workers' results as they come (None: extracted in this process, one by one)."""
+
+    skipped: dict[int, str]
+    pending: list[int]
+    results: Iterator[Any] | None
 
 
 @dataclass
@@ -205,14 +215,40 @@ class KnowledgeBase:
                 pool = ExtractionPool(self, min(workers, count), embed=self._workers_embed())
             return pool
 
+        batches = iter(reader)
+        following: tuple[Batch, _Started | None] | None = None
+
+        def start_next() -> None:
+            # With workers, the next batch is read and handed to them before this one is committed: they
+            # extract it while this process commits (a batch started here is decided again under the lock).
+            nonlocal following
+            if following is None:
+                upcoming = next(batches, None)
+                if upcoming is not None:
+                    started = self._start_batch(upcoming.documents, force, manifest, extractor)
+                    following = (upcoming, started)
+
         try:
-            for number, batch in enumerate(reader, 1):
+            number = 0
+            while True:
+                start_next()
+                if following is None:
+                    break
+                (batch, started), following = following, None
+                number += 1
                 outcomes += [
                     IngestOutcome(f.origin, "failed", f.reason, origin=f.origin) for f in batch.failures
                 ]
                 if batch.documents:
                     added, manifest = self._ingest_batch(
-                        batch.documents, force, number, manifest, functools.partial(tick, batch), extractor
+                        batch.documents,
+                        force,
+                        number,
+                        manifest,
+                        functools.partial(tick, batch),
+                        extractor,
+                        started,
+                        before_commit=start_next if pool is not None else None,
                     )
                     outcomes += added
         finally:
@@ -228,10 +264,12 @@ class KnowledgeBase:
         committed: Manifest | None,
         tick: Callable[[int], None] | None = None,
         extractor: Callable[[int], Extraction | None] | None = None,
+        started: _Started | None = None,
+        before_commit: Callable[[], None] | None = None,
     ) -> tuple[list[IngestOutcome], Manifest | None]:
         """Extract and commit one batch of documents (``(origin, document)`` pairs); returns its outcomes and the
-        manifest after it."""
-        from kb.bulk import skip_reason
+        manifest after it. ``started``: its extraction, already under way (`_start_batch`); ``before_commit``
+        is called once it is extracted, before the commit (to start the next batch)."""
         from kb.ingest_task import ExtractedDocument
         from search.storage import fault_point
 
@@ -239,20 +277,13 @@ class KnowledgeBase:
         # Extraction runs before the lock is taken (other writers need not wait for it); whether a document
         # is new, changed or unchanged is decided again under the lock, against the latest commit.
         before = {entry.id: entry for entry in committed.documents} if committed else {}
+        if started is None:
+            started = self._start_batch(batch, force, committed, extractor)
         extracted: dict[int, ExtractedDocument] = {}
-        skipped: dict[int, str] = {}
+        skipped = started.skipped
         crashed: dict[int, str] = {}  # extraction raised in a worker process: that document failed
-        pending: list[int] = []
-        for index, (_origin, document) in enumerate(batch):
-            known = before.get(document.id)
-            if known is None or known.sha256 != document.sha256:
-                reason = None if force else skip_reason(document)
-                if reason is not None:
-                    skipped[index] = reason
-                else:
-                    pending.append(index)
-        pool = extractor(len(pending)) if extractor else None
-        results = pool.extract([batch[index][1] for index in pending], force) if pool else None
+        pending = started.pending
+        results = started.results
         waiting = iter(pending)
         upcoming = next(waiting, None)
         for index, (_origin, document) in enumerate(batch):
@@ -269,6 +300,8 @@ class KnowledgeBase:
                     extracted[index] = result
             if tick:
                 tick(index)
+        if before_commit:
+            before_commit()
         wanted = [item for item in extracted.values() if item.ntriples is not None]
         if not wanted and not any(document.id in before for _, document in batch):
             # Nothing to add and nothing to report as unchanged: leave the directory as it is (or absent).
@@ -330,6 +363,32 @@ class KnowledgeBase:
                 self._batch_vectors = {}
         self._after_commit(bool(sources))
         return outcomes, manifest
+
+    @staticmethod
+    def _start_batch(
+        batch: Sequence[tuple[str, Document]],
+        force: bool,
+        committed: Manifest | None,
+        extractor: Callable[[int], Extraction | None] | None,
+    ) -> _Started:
+        """Which documents of a batch to extract (new or changed, not skipped), their extraction handed to the
+        workers when there are some."""
+        from kb.bulk import skip_reason
+
+        before = {entry.id: entry for entry in committed.documents} if committed else {}
+        skipped: dict[int, str] = {}
+        pending: list[int] = []
+        for index, (_origin, document) in enumerate(batch):
+            known = before.get(document.id)
+            if known is None or known.sha256 != document.sha256:
+                reason = None if force else skip_reason(document)
+                if reason is not None:
+                    skipped[index] = reason
+                else:
+                    pending.append(index)
+        pool = extractor(len(pending)) if extractor else None
+        results = pool.extract([batch[index][1] for index in pending], force) if pool else None
+        return _Started(skipped, pending, results)
 
     @staticmethod
     def _refusal(

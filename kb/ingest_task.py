@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rdflib import BNode, Literal, URIRef
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -63,12 +65,6 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def graph_ntriples(graph: Any) -> bytes:
-    """An rdflib graph as N-Triples bytes (rdflib's writer: faster here than converting terms for Oxigraph's)."""
-    data: bytes = graph.serialize(format="nt", encoding="utf-8")
-    return data
-
-
 def extract_document(
     document: Document, options: TaskOptions, lexicon: Lexicon | None = None
 ) -> ExtractedDocument:
@@ -87,16 +83,15 @@ def extract_document(
     record = document.record
     if not trials and not options.force and not (record is not None and record.reports_trial):
         return ExtractedDocument(document.id, name, None, 0, len(extraction.facts), trials)
-    graph = document_graph(extraction, lexicon)
+    graph = TripleLines(document_graph_iri(document.id))
+    document_graph(extraction, lexicon, graph)  # type: ignore[arg-type]
     if record is not None or any(p.heading for p in document.passages):
         from kb.sources.rdf import add_article_record
 
-        add_article_record(graph, extraction)
+        add_article_record(graph, extraction)  # type: ignore[arg-type]
         if not trials and record is not None:
             trials = record.registry_ids  # the trials the record names by registry id only
-    return ExtractedDocument(
-        document.id, name, graph_ntriples(graph), len(graph), len(extraction.facts), trials
-    )
+    return ExtractedDocument(document.id, name, graph.ntriples(), len(graph), len(extraction.facts), trials)
 
 
 @dataclass(frozen=True)
@@ -168,3 +163,51 @@ def _embedder(options: TaskOptions) -> Any:
 def worker_pid() -> int:
     """The process a task ran in (tests kill it to check that a rerun loses nothing)."""
     return os.getpid()
+
+
+class TripleLines:
+    """A document's triples as N-Triples lines, collected as `kb.build` adds them (it only ever calls ``add``):
+    for ingest, several times cheaper than an rdflib graph, whose memory store indexes every triple three ways
+    only for the graph to be serialised once and thrown away."""
+
+    def __init__(self, identifier: Any) -> None:
+        self.identifier = identifier
+        self._lines: dict[str, None] = {}  # a triple added twice is one triple, as in a graph
+        self._terms: dict[Any, str] = {}
+
+    def add(self, triple: tuple[Any, Any, Any]) -> None:
+        s, p, o = triple
+        self._lines[f"{self._term(s)} {self._term(p)} {self._term(o)} .\n"] = None
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def ntriples(self) -> bytes:
+        return "".join(self._lines).encode("utf-8")
+
+    def _term(self, term: Any) -> str:
+        written = self._terms.get(term)
+        if written is None:
+            written = _ntriples_term(term)
+            if not isinstance(term, Literal):  # IRIs repeat (predicates, entities); texts rarely do
+                self._terms[term] = written
+        return written
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+
+
+def _ntriples_term(term: Any) -> str:
+    """One rdflib term in N-Triples syntax."""
+    if isinstance(term, URIRef):
+        return f"<{term}>"
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    if isinstance(term, Literal):
+        text = f'"{str(term).translate(_ESCAPES)}"'
+        if term.language:
+            return f"{text}@{term.language}"
+        if term.datatype is not None:
+            return f"{text}^^<{term.datatype}>"
+        return text
+    raise TypeError(f"not an RDF term: {term!r}")

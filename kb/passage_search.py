@@ -273,10 +273,14 @@ def update_index(kb: SearchSource, rebuild: bool = False) -> PassageIndex:
         options: dict[str, Any] = {"exact_threshold": kb.settings.exact_index_limit, "vector_store": store}
         index: PassageIndex | None = None
         if not rebuild:
-            try:
-                index = PassageIndex.load(kb.directory.index_dir, embedder, None, **options)
-            except SearchIndexError:
-                index = None
+            index = _index_in_memory(kb)
+            if index is not None:
+                index.embedder = embedder
+            else:
+                try:
+                    index = PassageIndex.load(kb.directory.index_dir, embedder, None, **options)
+                except SearchIndexError:
+                    index = None
         if index is None:
             index = PassageIndex.build(records, embedder, **options)
         else:
@@ -290,6 +294,24 @@ def update_index(kb: SearchSource, rebuild: bool = False) -> PassageIndex:
         index.save(kb.directory.index_dir, kb.manifest.sha256)
     kb._passage_index = (kb.manifest.sha256, index)  # type: ignore[attr-defined]
     return index
+
+
+def _index_in_memory(kb: SearchSource) -> PassageIndex | None:
+    """The index this process saved last, when the index directory still holds it (no other writer has
+    saved one since): a bulk load updates it batch after batch without reading it back from disk."""
+    from search.errors import SearchIndexError
+    from search.manifest import read_manifest
+
+    cached = getattr(kb, "_passage_index", None)
+    if cached is None:
+        return None
+    try:
+        on_disk = read_manifest(kb.directory.index_dir)
+    except (SearchIndexError, OSError):
+        return None
+    if on_disk.content_hash != cached[0] or on_disk.count != len(cached[1]):
+        return None
+    return cached[1]  # type: ignore[no-any-return]
 
 
 def load_index(kb: SearchSource) -> PassageIndex:

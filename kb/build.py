@@ -140,9 +140,11 @@ def add_entity(graph: Graph, entity: Entity, lexicon: Lexicon) -> URIRef:
     return node
 
 
-def document_graph(extraction: Extraction, lexicon: Lexicon) -> Graph:
-    """The named graph of one document: its passages, its facts, and the provenance of each fact."""
-    graph = Graph(identifier=document_graph_iri(extraction.document.id))
+def document_graph(extraction: Extraction, lexicon: Lexicon, graph: Graph | None = None) -> Graph:
+    """The named graph of one document: its passages, its facts, and the provenance of each fact (added to
+    ``graph`` when given: anything with rdflib's ``add``, as ingest collects N-Triples lines)."""
+    if graph is None:
+        graph = Graph(identifier=document_graph_iri(extraction.document.id))
     add_document_triples(graph, extraction.document)
     for passage_id, trial in extraction.passage_trials:
         graph.add((passage_iri(passage_id), TKB.passageAbout, entity_iri(trial.kind, trial.key)))

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kb.models import Document
 from kb.sources import SourceFailure, SourceFile
@@ -120,16 +120,29 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+class Extraction(Protocol):
+    """Where documents are extracted besides this process: local worker processes (`ExtractionPool`) or a
+    Dask cluster (`kb.cluster.ClusterExtraction`). Both run `kb.ingest_task` and give back its results."""
+
+    def extract(self, documents: Sequence[Document], force: bool) -> Iterator[Any | BaseException]:
+        """Each document's `kb.ingest_task.ExtractedDocument` (or the exception it raised), in order."""
+        ...
+
+    def close(self) -> None: ...
+
+
 _WORKER_KB: Any = None  # the knowledge base a worker process extracts with (its lexicon and settings)
+_WORKER_EMBEDS = False  # whether this worker embeds the passages of what it extracts
 
 
-def _start_worker(kb: Any) -> None:
+def _start_worker(kb: Any, embed: bool) -> None:
     """Worker initialiser: remember the KB; Ctrl-C is the parent's to handle (it stops the pool cleanly), so
     the workers do not each print a traceback."""
-    global _WORKER_KB
+    global _WORKER_KB, _WORKER_EMBEDS
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     _WORKER_KB = kb
+    _WORKER_EMBEDS = embed
 
 
 def _die_with_parent() -> None:
@@ -147,8 +160,28 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _extract_in_worker(document: Document, force: bool) -> Any:
-    return _WORKER_KB._extract(document, force)
+def _extract_in_worker(documents: list[Document], force: bool) -> Any:
+    return _WORKER_KB._extract_chunk(documents, force, _WORKER_EMBEDS)
+
+
+MAX_CHUNK = 25
+"""Documents per task at most: a task embeds its documents' passages in one call (whole chunks embed faster
+than one document at a time), and a batch still makes a few tasks per worker, so none waits on another."""
+
+
+def chunks(documents: Sequence[Any], workers: int) -> list[list[Any]]:
+    """``documents`` cut into tasks: about four per worker, at most `MAX_CHUNK` documents each."""
+    size = max(1, min(MAX_CHUNK, -(-len(documents) // (4 * max(1, workers)))))
+    return [list(documents[begin : begin + size]) for begin in range(0, len(documents), size)]
+
+
+def each_document(chunk: Sequence[Any], result: Any) -> Iterator[Any]:
+    """A task's results one per document; a task that raised (its worker died) is each document's failure."""
+    if isinstance(result, BaseException):
+        for _ in chunk:
+            yield result
+    else:
+        yield from result
 
 
 class ExtractionPool:
@@ -156,27 +189,38 @@ class ExtractionPool:
 
     Workers are forked where the platform allows (they inherit the loaded lexicon and ``kb.extract``, so
     they start in milliseconds) and spawned elsewhere. A document whose extraction raises, or whose worker
-    dies, comes back as the exception, for the caller to report as that document's failure.
+    dies, comes back as the exception, for the caller to report as that document's failure. Results are
+    plain data (`kb.ingest_task.ExtractedDocument`: the graph as N-Triples bytes), cheap to ship back; with
+    ``embed`` the workers embed the passages too (the ONNX encoder loaded once per worker, one thread each).
     """
 
-    def __init__(self, owner: Any, workers: int) -> None:
+    def __init__(self, owner: Any, workers: int, embed: bool = False) -> None:
         import kb.extract  # noqa: F401 - loaded before the fork, so each worker has it already
 
         owner.lexicon  # noqa: B018 - loaded once here, shared by the forked workers
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self.workers = workers
-        self._executor = ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(owner,))
+        self._executor = ProcessPoolExecutor(
+            workers, context, initializer=_start_worker, initargs=(owner, embed)
+        )
 
     def extract(self, documents: Sequence[Document], force: bool) -> Iterator[Any | BaseException]:
         """Each document's extraction (or the exception it raised), in the order of ``documents``."""
-        futures = [self._executor.submit(_extract_in_worker, document, force) for document in documents]
+        tasks = chunks(documents, self.workers)
+        # Submitted now, not on the first ``next``: the workers start while the caller does other work.
+        futures = [self._executor.submit(_extract_in_worker, chunk, force) for chunk in tasks]
+        return self._gather(tasks, futures)
+
+    @staticmethod
+    def _gather(tasks: list[list[Document]], futures: list[Any]) -> Iterator[Any | BaseException]:
         try:
-            for future in futures:
+            for chunk, future in zip(tasks, futures, strict=True):
                 try:
-                    yield future.result()
-                except Exception as error:  # noqa: BLE001 - one document's failure, not the load's
-                    yield error
+                    result = future.result()
+                except Exception as error:  # noqa: BLE001 - these documents' failure, not the load's
+                    result = error
+                yield from each_document(chunk, result)
         finally:
             for future in futures:
                 future.cancel()

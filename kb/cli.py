@@ -181,6 +181,14 @@ def ingest_summary(outcomes: list[Any]) -> dict[str, Any]:
     default=None,
     help="Processes that extract documents (default: the number of CPUs; 1: in this process).",
 )
+@click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    envvar="TRIALKB_CLUSTER",
+    default=None,
+    help="Extract on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786) instead of local "
+    "processes; this process commits each batch.",
+)
 @pass_context
 def ingest(
     context: Context,
@@ -189,6 +197,7 @@ def ingest(
     as_json: bool,
     batch_size: int | None,
     workers: int | None,
+    cluster: str | None,
 ) -> None:
     """Add documents (plain text or Markdown, MEDLINE/PubMed XML, PMC JATS XML; .gz too) to the KB in
     --home, creating it if new."""
@@ -199,12 +208,15 @@ def ingest(
 
     from kb.bulk import default_workers
 
+    if cluster is not None and workers is not None:
+        raise TrialKBError("--cluster and --workers exclude each other: the cluster's workers extract")
     report = context.kb.ingest(
         list(files),
         force=force,
         batch_size=batch_size,
         on_progress=show if shown else None,
         workers=workers or default_workers(),  # capped at the documents to extract, batch by batch
+        cluster=cluster or None,
     )
     if shown:
         click.echo("", err=True)

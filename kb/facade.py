@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,11 +15,10 @@ from kb.settings import Settings
 from kb.store import DocumentEntry, KBDirectory, Manifest
 
 if TYPE_CHECKING:
-    from rdflib import Graph
-
-    from kb.bulk import ExtractionPool, IngestProgress
+    from kb.bulk import Extraction, IngestProgress
     from kb.ctgov.importer import LinkReport
     from kb.ctgov.reconciliation import Reconciliation
+    from kb.ingest_task import ExtractedDocument, TaskFailure, TaskOptions
     from kb.lexicon import Lexicon
     from kb.models import Document
     from kb.remote_store import SparqlClient
@@ -64,30 +63,32 @@ class ValidationReport:
     warnings: int = 0
 
 
-@dataclass(frozen=True)
-class _Extracted:
-    """A document's extraction, ready to go into the store; ``graph`` is None when it is refused."""
-
-    document: Document
-    graph: Graph | None
-    facts: int
-    trials: tuple[str, ...]
-
-    def outcome(self, known: DocumentEntry | None) -> IngestOutcome:
-        document = self.document
-        if self.graph is None:
-            return IngestOutcome(
-                document.path,
-                "failed",
-                "mentions no clinical trial (no trial name or NCT id found); not ingested (use --force to add it anyway)",
-                document.id,
-            )
-        count = len(self.graph)
-        message = f"{count} triples, {self.facts} facts" + (
-            f"; trials: {', '.join(self.trials)}" if self.trials else ""
+def _extraction_outcome(
+    document: Document, item: ExtractedDocument, known: DocumentEntry | None
+) -> IngestOutcome:
+    """What became of a document once extracted: added or updated, or failed when it names no trial."""
+    if item.ntriples is None:
+        return IngestOutcome(
+            document.path,
+            "failed",
+            "mentions no clinical trial (no trial name or NCT id found); not ingested (use --force to add it anyway)",
+            document.id,
         )
-        status = "updated" if known is not None else "added"
-        return IngestOutcome(document.path, status, message, document.id, count, self.trials)
+    message = f"{item.triples} triples, {item.facts} facts" + (
+        f"; trials: {', '.join(item.trials)}" if item.trials else ""
+    )
+    status = "updated" if known is not None else "added"
+    return IngestOutcome(document.path, status, message, document.id, item.triples, item.trials)
+
+
+@dataclass(frozen=True)
+class _Started:
+    """A batch's extraction under way: the documents skipped (with why), those to extract (their indices),
+    and the workers' results as they come (None: extracted in this process, one by one)."""
+
+    skipped: dict[int, str]
+    pending: list[int]
+    results: Iterator[Any] | None
 
 
 @dataclass
@@ -111,6 +112,8 @@ class KnowledgeBase:
         self._loaded: _Loaded | None = None
         self._lexicon: Lexicon | None = None
         self._remote: SparqlClient | None = None
+        # Passage vectors computed by ingest workers for the batch being committed (by `text_key`).
+        self._batch_vectors: dict[str, Any] = {}
 
     @property
     def remote(self) -> SparqlClient | None:
@@ -207,6 +210,7 @@ class KnowledgeBase:
         batch_size: int | None = None,
         on_progress: Callable[[IngestProgress], None] | None = None,
         workers: int = 1,
+        cluster: str | None = None,
     ) -> IngestReport:
         """Add source files to the KB (created if new): text and Markdown, MEDLINE/PubMed XML and PMC JATS XML
         (plain or ``.gz``). Documents are read as a stream and committed in batches of ``batch_size``: each
@@ -214,7 +218,9 @@ class KnowledgeBase:
         under the writer lock: sources, snapshot, index and manifest together (`kb.store`). A load stopped at
         any point keeps its committed batches; run again, they are `unchanged` and the rest is added. When no
         file can be added nothing is written, not even a new KB directory. With ``workers`` > 1 documents are
-        extracted in that many worker processes (`kb.bulk.ExtractionPool`), with the same results."""
+        extracted in that many worker processes (`kb.bulk.ExtractionPool`), with ``cluster`` (a Dask scheduler's
+        address) on that cluster's workers (`kb.cluster.ClusterExtraction`); the same task either way
+        (`kb.ingest_task`), the same results, committed by this process batch by batch."""
         from kb.bulk import DEFAULT_BATCH_SIZE, Batch, BatchReader, ExtractionPool
 
         reader = BatchReader(paths, batch_size or DEFAULT_BATCH_SIZE)
@@ -231,23 +237,57 @@ class KnowledgeBase:
             if on_progress:
                 on_progress(state)
 
-        pool: ExtractionPool | None = None
+        pool: Extraction | None = None
+        if cluster is not None:
+            from kb.cluster import ClusterExtraction
 
-        def extractor(count: int) -> ExtractionPool | None:
+            # Connects now, so that an unreachable scheduler is one error before anything is read. Cluster
+            # workers embed too: that frees this process (measured 20-21 abstracts/s with 2 workers here).
+            pool = ClusterExtraction(cluster, self._task_options(force, embed=True))
+
+        def extractor(count: int) -> Extraction | None:
             # Started for the first batch with two documents to extract: one file needs no processes.
             nonlocal pool
             if pool is None and workers > 1 and count > 1:
+                # Local workers extract only: this process embeds at commit, over all cores (on 2 shared cores
+                # that measured no slower than each worker embedding on one thread, often faster).
                 pool = ExtractionPool(self, min(workers, count))
             return pool
 
+        batches = iter(reader)
+        following: tuple[Batch, _Started | None] | None = None
+
+        def start_next() -> None:
+            # With workers, the next batch is read and handed to them before this one is committed: they
+            # extract it while this process commits (a batch started here is decided again under the lock).
+            nonlocal following
+            if following is None:
+                upcoming = next(batches, None)
+                if upcoming is not None:
+                    started = self._start_batch(upcoming.documents, force, manifest, extractor)
+                    following = (upcoming, started)
+
         try:
-            for number, batch in enumerate(reader, 1):
+            number = 0
+            while True:
+                start_next()
+                if following is None:
+                    break
+                (batch, started), following = following, None
+                number += 1
                 outcomes += [
                     IngestOutcome(f.origin, "failed", f.reason, origin=f.origin) for f in batch.failures
                 ]
                 if batch.documents:
                     added, manifest = self._ingest_batch(
-                        batch.documents, force, number, manifest, functools.partial(tick, batch), extractor
+                        batch.documents,
+                        force,
+                        number,
+                        manifest,
+                        functools.partial(tick, batch),
+                        extractor,
+                        started,
+                        before_commit=start_next if pool is not None else None,
                     )
                     outcomes += added
         finally:
@@ -262,31 +302,27 @@ class KnowledgeBase:
         number: int,
         committed: Manifest | None,
         tick: Callable[[int], None] | None = None,
-        extractor: Callable[[int], ExtractionPool | None] | None = None,
+        extractor: Callable[[int], Extraction | None] | None = None,
+        started: _Started | None = None,
+        before_commit: Callable[[], None] | None = None,
     ) -> tuple[list[IngestOutcome], Manifest | None]:
         """Extract and commit one batch of documents (``(origin, document)`` pairs); returns its outcomes and the
-        manifest after it."""
-        from kb.bulk import skip_reason
+        manifest after it. ``started``: its extraction, already under way (`_start_batch`); ``before_commit``
+        is called once it is extracted, before the commit (to start the next batch)."""
+        from kb.ingest_task import ExtractedDocument
         from search.storage import fault_point
 
         outcomes: list[IngestOutcome] = []
         # Extraction runs before the lock is taken (other writers need not wait for it); whether a document
         # is new, changed or unchanged is decided again under the lock, against the latest commit.
         before = {entry.id: entry for entry in committed.documents} if committed else {}
-        extracted: dict[int, _Extracted] = {}
-        skipped: dict[int, str] = {}
+        if started is None:
+            started = self._start_batch(batch, force, committed, extractor)
+        extracted: dict[int, ExtractedDocument] = {}
+        skipped = started.skipped
         crashed: dict[int, str] = {}  # extraction raised in a worker process: that document failed
-        pending: list[int] = []
-        for index, (_origin, document) in enumerate(batch):
-            known = before.get(document.id)
-            if known is None or known.sha256 != document.sha256:
-                reason = None if force else skip_reason(document)
-                if reason is not None:
-                    skipped[index] = reason
-                else:
-                    pending.append(index)
-        pool = extractor(len(pending)) if extractor else None
-        results = pool.extract([batch[index][1] for index in pending], force) if pool else None
+        pending = started.pending
+        results = started.results
         waiting = iter(pending)
         upcoming = next(waiting, None)
         for index, (_origin, document) in enumerate(batch):
@@ -295,11 +331,17 @@ class KnowledgeBase:
                 result = next(results) if results is not None else self._extract(document, force)
                 if isinstance(result, BaseException):
                     crashed[index] = f"extraction failed: {type(result).__name__}: {result}"
+                elif not isinstance(
+                    result, ExtractedDocument
+                ):  # a TaskFailure: extraction raised in a worker
+                    crashed[index] = f"extraction failed: {result.message}"
                 else:
                     extracted[index] = result
             if tick:
                 tick(index)
-        wanted = [item for item in extracted.values() if item.graph is not None]
+        if before_commit:
+            before_commit()
+        wanted = [item for item in extracted.values() if item.ntriples is not None]
         if not wanted and not any(document.id in before for _, document in batch):
             # Nothing to add and nothing to report as unchanged: leave the directory as it is (or absent).
             for index, (origin, document) in enumerate(batch):
@@ -338,32 +380,62 @@ class KnowledgeBase:
                     )
                     continue
                 item = extracted.get(index) or self._extract(document, force)  # changed meanwhile
-                if item.graph is None:
+                if item.ntriples is None:
                     outcomes.append(self._refusal(origin, document, None, item))
                     continue
-                outcome = replace(item.outcome(known), origin=origin)
+                outcome = replace(_extraction_outcome(document, item, known), origin=origin)
                 outcomes.append(outcome)
-                store.replace_graph(item.graph)
+                store.replace_graph_data(item.graph, item.ntriples)
+                self._batch_vectors.update(item.vector_map())
                 entries[document.id] = self._entry(document, outcome)
                 # An XML article is stored as its own XML (what `trialkb build` reads back); text as read.
                 sources[document.path] = (
                     document.source if document.source is not None else document.text.encode("utf-8")
                 )
-            if sources:
-                fault_point(f"ingest-batch-{number}")  # a test hook: die while this batch is uncommitted
-                manifest: Manifest | None = self._commit(store, entries, previous, sources=sources)
-            else:
-                manifest = previous
+            try:
+                if sources:
+                    fault_point(f"ingest-batch-{number}")  # a test hook: die while this batch is uncommitted
+                    manifest: Manifest | None = self._commit(store, entries, previous, sources=sources)
+                else:
+                    manifest = previous
+            finally:
+                self._batch_vectors = {}
         self._after_commit(bool(sources))
         return outcomes, manifest
 
     @staticmethod
+    def _start_batch(
+        batch: Sequence[tuple[str, Document]],
+        force: bool,
+        committed: Manifest | None,
+        extractor: Callable[[int], Extraction | None] | None,
+    ) -> _Started:
+        """Which documents of a batch to extract (new or changed, not skipped), their extraction handed to the
+        workers when there are some."""
+        from kb.bulk import skip_reason
+
+        before = {entry.id: entry for entry in committed.documents} if committed else {}
+        skipped: dict[int, str] = {}
+        pending: list[int] = []
+        for index, (_origin, document) in enumerate(batch):
+            known = before.get(document.id)
+            if known is None or known.sha256 != document.sha256:
+                reason = None if force else skip_reason(document)
+                if reason is not None:
+                    skipped[index] = reason
+                else:
+                    pending.append(index)
+        pool = extractor(len(pending)) if extractor else None
+        results = pool.extract([batch[index][1] for index in pending], force) if pool else None
+        return _Started(skipped, pending, results)
+
+    @staticmethod
     def _refusal(
-        origin: str, document: Document, reason: str | None, item: _Extracted | None
+        origin: str, document: Document, reason: str | None, item: ExtractedDocument | None
     ) -> IngestOutcome:
         """A document not added: an XML article is `skipped` (a bulk load goes on), a text file `failed`."""
         if document.record is None and item is not None:
-            return replace(item.outcome(None), origin=origin)
+            return replace(_extraction_outcome(document, item, None), origin=origin)
         message = reason or (
             "mentions no clinical trial (no trial name or NCT id found); not ingested (use --force to add it)"
         )
@@ -415,10 +487,10 @@ class KnowledgeBase:
                 except IngestError as error:
                     outcomes.append(IngestOutcome(str(path), "failed", error.reason))
                 else:
-                    outcome = item.outcome(None)
+                    outcome = _extraction_outcome(document, item, None)
                     outcomes.append(outcome)
-                    if item.graph is not None:
-                        store.replace_graph(item.graph)
+                    if item.ntriples is not None:
+                        store.replace_graph_data(item.graph, item.ntriples)
                         entries[document.id] = self._entry(document, outcome)
                 if progress:
                     progress("building", number, len(sources))
@@ -461,26 +533,33 @@ class KnowledgeBase:
         store.track_removals = self.remote is not None
         return store, manifest
 
-    def _extract(self, document: Document, force: bool) -> _Extracted:
+    def _extract(self, document: Document, force: bool) -> ExtractedDocument:
         """Extract a document's facts and build its named graph (nothing is written)."""
-        from kb.build import document_graph
-        from kb.extract import extract
+        from kb.ingest_task import extract_document
 
-        extraction = extract(document, self.lexicon)
-        trials = tuple(
-            sorted({f.subject.label for f in extraction.facts if f.subject.kind == "ClinicalTrial"})
+        return extract_document(document, self._task_options(force), self.lexicon)
+
+    def _extract_chunk(
+        self, documents: Sequence[Document], force: bool, embed: bool
+    ) -> list[ExtractedDocument | TaskFailure]:
+        """`kb.ingest_task.extract_chunk` with this KB's lexicon and settings (in a local worker process);
+        ``embed`` embeds the passages there too (the index update at commit then reuses the vectors)."""
+        from kb.ingest_task import extract_chunk
+
+        options = self._task_options(force, embed)
+        return extract_chunk(
+            documents, options, self.lexicon, lambda document: self._extract(document, force)
         )
-        # An XML record that says it reports a trial (publication type, registry id) is one, named or not.
-        if not trials and not force and not (document.record is not None and document.record.reports_trial):
-            return _Extracted(document, None, len(extraction.facts), trials)
-        graph = document_graph(extraction, self.lexicon)
-        if document.record is not None or any(p.heading for p in document.passages):
-            from kb.sources.rdf import add_article_record
 
-            add_article_record(graph, extraction)
-            if not trials and document.record is not None:
-                trials = document.record.registry_ids  # the trials the record names by registry id only
-        return _Extracted(document, graph, len(extraction.facts), trials)
+    def _task_options(self, force: bool, embed: bool = False) -> TaskOptions:
+        from kb.ingest_task import TaskOptions
+
+        onnx = None
+        if embed:
+            from kb.passage_search import onnx_dir
+
+            onnx = str(onnx_dir(self))
+        return TaskOptions(force=force, onnx_dir=onnx)
 
     def _commit(
         self,

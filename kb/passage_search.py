@@ -298,17 +298,27 @@ def update_index(kb: SearchSource, rebuild: bool = False) -> PassageIndex:
     from search.errors import SearchIndexError
     from search.passage_index import PassageIndex
 
-    embedder = embedder_for(kb, for_build=True)
+    base = embedder = embedder_for(kb, for_build=True)
     records = passage_records(kb)
+    computed = getattr(kb, "_batch_vectors", None)  # embedded by ingest workers for this commit
+    if computed:
+        from kb.ingest_task import text_key
+        from search.embedder import PrecomputedEmbedder
+
+        embedder = PrecomputedEmbedder(embedder, computed, text_key)
     with vector_database_errors():
         store = vector_store_for(kb, embedder.dimension)
         options: dict[str, Any] = {"exact_threshold": kb.settings.exact_index_limit, "vector_store": store}
         index: PassageIndex | None = None
         if not rebuild:
-            try:
-                index = PassageIndex.load(kb.directory.index_dir, embedder, None, **options)
-            except SearchIndexError:
-                index = None
+            index = _index_in_memory(kb)
+            if index is not None:
+                index.embedder = embedder
+            else:
+                try:
+                    index = PassageIndex.load(kb.directory.index_dir, embedder, None, **options)
+                except SearchIndexError:
+                    index = None
         if index is None:
             index = PassageIndex.build(records, embedder, **options)
         else:
@@ -318,9 +328,28 @@ def update_index(kb: SearchSource, rebuild: bool = False) -> PassageIndex:
                 # A database keeps what is unchanged where it is: only new or changed passages are written.
                 records = [r for r in records if r.id not in index or index.get(r.id) != r]
             index.add(records)  # unchanged texts keep their vectors
+        index.embedder = base  # queries embed with the encoder itself; the batch's vectors are let go
         index.save(kb.directory.index_dir, kb.manifest.sha256)
     kb._passage_index = (kb.manifest.sha256, index)  # type: ignore[attr-defined]
     return index
+
+
+def _index_in_memory(kb: SearchSource) -> PassageIndex | None:
+    """The index this process saved last, when the index directory still holds it (no other writer has
+    saved one since): a bulk load updates it batch after batch without reading it back from disk."""
+    from search.errors import SearchIndexError
+    from search.manifest import read_manifest
+
+    cached = getattr(kb, "_passage_index", None)
+    if cached is None:
+        return None
+    try:
+        on_disk = read_manifest(kb.directory.index_dir)
+    except (SearchIndexError, OSError):
+        return None
+    if on_disk.content_hash != cached[0] or on_disk.count != len(cached[1]):
+        return None
+    return cached[1]  # type: ignore[no-any-return]
 
 
 def load_index(kb: SearchSource) -> PassageIndex:

@@ -146,6 +146,19 @@ class TripleStore:
         self._merged = False
         return len(quads)
 
+    def replace_graph_data(self, name: str, ntriples: bytes) -> None:
+        """Put the N-Triples ``ntriples`` in the store as the graph ``name``, replacing a graph of that name
+        (parsed by Oxigraph: no rdflib terms are built, as ingest workers ship their graphs this way)."""
+        node = ox.NamedNode(name)
+        if self.native.contains_named_graph(node):
+            if self.track_removals:
+                self.shrunk = True  # a replaced graph may have lost triples: the remote merge is recomputed
+            self.native.remove_graph(node)
+        self.native.add_graph(node)
+        if ntriples:
+            self.native.load(ntriples, format=ox.RdfFormat.N_TRIPLES, to_graph=node)
+        self._merged = False
+
     def remove_graph(self, name: str) -> None:
         node = ox.NamedNode(name)
         if self.native.contains_named_graph(node):

@@ -356,6 +356,39 @@ class OnnxEmbedder:
         return unique if len(items) == len(rows) else np.ascontiguousarray(unique[rows])
 
 
+class PrecomputedEmbedder:
+    """An embedder that first looks texts up among vectors computed elsewhere (by ingest workers, keyed by
+    ``key(text)``) and encodes only the rest with ``base``: same name and dimension as ``base``."""
+
+    def __init__(self, base: Embedder, vectors: dict[str, np.ndarray], key: Any) -> None:
+        self.base = base
+        self.vectors = vectors
+        self.key = key
+        self.reused = 0  # texts found among the vectors (what the index update did not embed again)
+
+    @property
+    def name(self) -> str:
+        return self.base.name
+
+    @property
+    def dimension(self) -> int:
+        return self.base.dimension
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        missing: list[int] = []
+        for row, text in enumerate(texts):
+            vector = self.vectors.get(self.key(text))
+            if vector is None or vector.shape != (self.dimension,):
+                missing.append(row)
+            else:
+                out[row] = vector
+        self.reused += len(texts) - len(missing)
+        if missing:
+            out[missing] = self.base.encode([texts[row] for row in missing])
+        return out
+
+
 @dataclass(frozen=True)
 class EmbedderAgreement:
     """How closely two embedders agree on the same texts."""

@@ -100,3 +100,36 @@ def test_batch_size_and_deduplication_keep_the_vectors() -> None:
         assert vectors.shape == reference.shape and vectors.dtype == np.float32
         assert float(np.sum(vectors * reference, axis=1).min()) >= 0.9999
     assert np.array_equal(vectors[len(texts) : len(texts) + 5], vectors[:5])
+
+
+def test_a_bulk_load_updates_the_index_in_memory_batch_after_batch(
+    tmp_path: Path, pytestconfig: object
+) -> None:
+    """Batches after the first update the index this process saved (not read back from disk), and the index
+    ends as a fresh process reads it: every passage of the KB, searchable."""
+    from test_search_support import onnx_export_dir
+
+    import search.passage_index as passage_index
+    from kb.passage_search import load_index, passage_records
+
+    cache = tmp_path / "cache"
+    (cache / "onnx").mkdir(parents=True)
+    (cache / "onnx" / "all-MiniLM-L6-v2").symlink_to(onnx_export_dir(pytestconfig))  # type: ignore[arg-type]
+    loads: list[Path] = []
+    original = passage_index.PassageIndex.load.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type, directory: Path, *args: object, **options: object) -> object:
+        loads.append(directory)
+        return original(cls, directory, *args, **options)
+
+    home = tmp_path / "kb"
+    try:
+        passage_index.PassageIndex.load = classmethod(counted)  # type: ignore[assignment, method-assign]
+        report = KnowledgeBase(home, Settings(cache_dir=cache)).ingest(CORPUS, batch_size=2)
+    finally:
+        passage_index.PassageIndex.load = classmethod(original)  # type: ignore[method-assign]
+    assert report.documents == len(CORPUS) and len(loads) <= 1  # the first batch finds no index to load
+    fresh = KnowledgeBase(home, Settings(cache_dir=cache))
+    index = load_index(fresh)
+    assert sorted(record.id for record in index.records) == sorted(r.id for r in passage_records(fresh))
+    assert fresh.search("complete remission", 3)

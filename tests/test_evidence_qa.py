@@ -83,3 +83,22 @@ def test_doses_of_the_named_drug(evidence_kb: KnowledgeBase) -> None:
     assert answer.answer == "6 mg", answer
     both = evidence_kb.ask("What doses of evolocumab were given in FOURIER?")
     assert "140 mg" in (both.answer or "") and "420 mg" in (both.answer or "")
+
+
+def test_an_interval_asked_of_an_estimate_reported_without_one_is_not_answered(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import support
+
+    from kb import KnowledgeBase
+
+    source = tmp_path / "gamma.txt"
+    source.write_text(
+        "Drug Z in Breast Cancer\n\nIn the GAMMA-7 trial (NCT07777777), 500 patients were randomly assigned in a "
+        "2:1 ratio to drug Z or chemotherapy. Median overall survival was 23.4 months with drug Z and 16.8 months "
+        "with chemotherapy (hazard ratio for death, 0.64; P=0.001).\n",
+        encoding="utf-8",
+    )
+    kb = support.ingested_kb(tmp_path / "kb", [source])
+    assert isinstance(kb, KnowledgeBase)
+    assert kb.ask("What was the hazard ratio for death in GAMMA-7?").answer.startswith("hazard ratio 0.64")
+    interval = kb.ask("What was the 95% CI of the hazard ratio for death in GAMMA-7?")
+    assert interval.abstained and "without a confidence interval" in (interval.reason or "")

@@ -146,3 +146,28 @@ def test_a_dose_ranging_trial_gets_an_arm_per_dose_with_signed_values() -> None:
         "tirzepatide 15 mg group": "6.2",
         "placebo group": "2.6",
     }
+
+
+def test_a_parenthesised_list_of_adverse_events_keeps_each_items_name_and_the_stated_arm_order() -> None:
+    text = (
+        "Drug Y for Influenza\n\nIn the BETA-FLU trial (NCT07654321), 800 adults were randomly assigned in a 1:1 "
+        "ratio to receive drug Y or placebo. The incidence of adverse events was similar in the two groups (any "
+        "adverse event, 22.6% with drug Y vs. 23.9% with placebo; serious adverse events, 1.6% vs. 6.6%; and "
+        "adverse events leading to discontinuation, 2.1% vs. 4.2%). The relative risk reduction was 89%; "
+        "relative risk reduction, 89.1%.\n"
+    )
+    extraction = extract(parse_document("beta.txt", text), load_lexicon())
+    found = set()
+    for fact in extraction.facts:
+        if fact.subject.kind == "AdverseEventCount" and fact.predicate == "percentage":
+            term, arm = fact.subject.label.split(", BETA-FLU ")
+            found.add((term, arm, str(fact.object.value)))  # type: ignore[union-attr]
+    assert ("serious adverse events", "placebo group", "6.6") in found
+    assert ("serious adverse events", "placebo group", "1.6") not in found
+    assert ("any adverse event", "placebo group", "23.9") in found
+    reductions = {
+        str(f.object.value)  # type: ignore[union-attr]
+        for f in extraction.facts
+        if f.predicate == "estimate" and "relative risk reduction" in f.subject.label
+    }
+    assert "89.1" in reductions

@@ -192,6 +192,16 @@ def _read(
         return
     attributed: dict[int, Entity] = {}
     default = order or _default_order(ctx, arms)
+    # "22.6% with A vs. 23.9% with B; serious adverse events, 1.6% vs. 6.6%": the first pair names its arms,
+    # and the bare pairs after it keep that order (not the order of the last arm named).
+    explicit: dict[int, list[Entity]] = {}
+    for index in range(len(values) - 1):
+        limit = values[index + 2].start if index + 2 < len(values) else len(text)
+        first_arm = _arm_after(ctx, text, values[index], values[index + 1].start, arms)
+        second_arm = _arm_after(ctx, text, values[index + 1], limit, arms)
+        between = text[values[index].end : values[index + 1].start]
+        if first_arm and second_arm and first_arm != second_arm and re.search(r"\bvs\.?|\bversus\b", between):
+            explicit[index] = [first_arm, second_arm]
     # Pairs first: "a% vs. b%" and "a% and b%, respectively" give both arms at once, in a stated order.
     for index in range(len(values) - 1):
         first, second = values[index], values[index + 1]
@@ -207,7 +217,10 @@ def _read(
             continue
         pair = default
         before = _mentions(ctx, text[: first.start], arms)
-        if versus and before and order is None:
+        stated = [pair for at, pair in explicit.items() if at < index]
+        if versus and stated and order is None:
+            pair = stated[-1]
+        elif versus and before and order is None:
             lead = _lead(text[: first.start], before)
             pair = [lead, next(a for a in arms if a != lead)]
             than = list(re.finditer(r"\bthan\b", text[: first.start]))
@@ -365,6 +378,16 @@ def _term(text: str, value_start: int) -> tuple[str | None, int]:
     if opening >= 0 and ")" not in hidden[opening:value_start]:
         end = opening
     clause = hidden[begin:end]
+    # "(any adverse event, 22.6% ...; serious adverse events, 1.6% vs. 6.6%; ...)": an item of a list in a
+    # parenthesis is named at its own start.
+    item_start = max(text.rfind("(", 0, value_start), text.rfind(";", 0, value_start))
+    if item_start >= begin and ")" not in text[item_start:value_start]:
+        item = re.match(
+            r"[(;]\s*(?:and\s+)?(?P<t>[a-z][^,;()%\d]{2,80}?),\s*(?:[-\u2212]?\d[^;()]*?)?$",
+            text[item_start:value_start],
+        )
+        if item:
+            return item.group("t").strip(), item_start + item.start("t")
     if PRIMARY.search(clause):
         return "primary outcome", begin
     if not clause.strip() and begin >= 2 and hidden[begin - 2] == ":":

@@ -27,8 +27,8 @@ _OR_AFTER = re.compile(
     r"\s*,?\s+or\s+(?:to\s+)?(?P<b>[^;]{2,160}?)(?=[;.](?!\d)|,\s+(?:in|with|and|stratified|its|after|followed|including)\b|$)"
 )
 _COUNTS_TO = re.compile(
-    rf"(?P<a>{NUMBER})\s+(?:{_PEOPLE}\s+)?(?:were\s+assigned\s+)?to\s+(?P<x>[\w-]+(?:\s+[\w-]+){{0,3}}?)\s*,?\s+and\s+"
-    rf"(?P<b>{NUMBER})\s+(?:{_PEOPLE}\s+)?to\s+(?P<y>[\w-]+(?:\s+[\w-]+){{0,3}}?)(?=[;,.)]|$|\s+(?:group|arm))"
+    rf"(?P<a>{NUMBER})\s+(?:{_PEOPLE}\s+)?(?:were\s+assigned\s+)?to\s+(?P<x>[\w'\u2019-]+(?:\s+[\w'\u2019-]+){{0,3}}?)\s*,?\s+and\s+"
+    rf"(?P<b>{NUMBER})\s+(?:{_PEOPLE}\s+)?to\s+(?P<y>[\w'\u2019-]+(?:\s+[\w'\u2019-]+){{0,3}}?)(?=[;,.)]|$|\s+(?:group|arm))"
 )
 # An arm's size beside its description: "(334 patients)", or the usual "(n=201)" / "(N = 201)".
 _ARM_COUNT = re.compile(rf"\(\s*(?:(?P<n>{NUMBER})\s+{_PEOPLE}|[nN]\s*=\s*(?P<eq>\d[\d,]*))\s*\)")

@@ -50,7 +50,7 @@ _CI_CLAUSE = re.compile(
 )
 _RRR = re.compile(
     r"\b(?:reduced|lowered|cut)\s+the\s+relative\s+risk(?:\s+of\s+(?P<what>[a-z][a-z\s'-]{1,50}?))?\s+by\s+"
-    r"(?P<value>\d+(?:\.\d+)?)\s*%|\brelative\s+risk\s+reduction\s+(?:of\s+|was\s+)?(?P<value2>\d+(?:\.\d+)?)\s*%",
+    r"(?P<value>\d+(?:\.\d+)?)\s*%|\brelative\s+risk\s+reduction\s*(?:,\s*|:\s*|of\s+|was\s+)?(?P<value2>\d+(?:\.\d+)?)\s*%",
     re.IGNORECASE,
 )
 _SUBJECT_END = re.compile(

@@ -35,10 +35,12 @@ def answer_question(kb: QASource, question: str) -> Answer:
         parsed = understand(raw, context.index, kb.settings.max_question_length)
         with execution.deadline(kb.settings.query_timeout):
             # Effect estimates, per-arm values, adverse events and doses of a named trial (issue 14).
-            from kb.qa.evidence_answer import answer_evidence_question
+            from kb.qa.evidence_answer import NO_INTERVAL, answer_evidence_question
 
             evidence_answer = answer_evidence_question(kb, context, raw)
-            if evidence_answer is not None and not evidence_answer.abstained:
+            if evidence_answer is not None and (
+                not evidence_answer.abstained or evidence_answer.reason == NO_INTERVAL
+            ):
                 return evidence_answer
             general = _dispatch(kb, context, parsed, raw)
             # The evidence reader's abstention ("not stated for this arm") stands against a value read from

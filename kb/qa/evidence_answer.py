@@ -16,10 +16,13 @@ if TYPE_CHECKING:
     from kb.qa.port import QASource
 
 _EFFECT = re.compile(
-    r"\b(?P<kind>hazard\s+ratio|rate\s+ratio|odds\s+ratio|risk\s+ratio|relative\s+risk|(?-i:HR|OR|RR))\b|"
+    r"\b(?P<kind>hazard\s+ratio|rate\s+ratio|odds\s+ratio|risk\s+ratio|relative\s+risk\s+reduction|relative\s+risk|"
+    r"(?-i:HR|OR|RR|RRR))\b|"
     r"\b(?P<ci>confidence\s+interval|(?-i:CI))\b|\b(?P<p>P[\s-]?value|p\s*=)",
     re.IGNORECASE,
 )
+NO_INTERVAL = "the report gives this estimate without a confidence interval; not stated in the sources"
+"""An abstention that stands: no other path may answer an interval with the estimate alone."""
 _AE = re.compile(r"adverse\s+events?|\bgrade\s+[1-5]|side\s+effects?|toxicit|discontinu", re.IGNORECASE)
 _DOSE = re.compile(r"\bdoses?\b|\bdosage\b|\bhow\s+much\b", re.IGNORECASE)
 _ROUTE = re.compile(
@@ -30,7 +33,8 @@ _VALUE_ASKED = re.compile(r"\b(?:median|mean|rate|percentage|proportion|survival
 _COUNT = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
 _MORE = re.compile(r"\bwhich\s+(?:arm|group)\b.*\b(?:more|higher|fewer|lower|less)\b", re.IGNORECASE)
 _KIND_WORDS = {"hazard": "hazard ratio", "rate": "rate ratio", "odds": "odds ratio", "risk": "risk ratio",
-               "relative": "risk ratio", "hr": "hazard ratio", "or": "odds ratio", "rr": "risk ratio"}  # fmt: skip
+               "relative": "risk ratio", "hr": "hazard ratio", "or": "odds ratio", "rr": "risk ratio",
+               "relative risk reduction": "relative risk reduction", "rrr": "relative risk reduction"}  # fmt: skip
 _GENERIC = words(
     "hazard ratio rate odds risk relative confidence interval ci p value 95 95% daily dose doses percentage "
     "often occur occurred incidence frequency median mean difference more fewer less higher lower greater "
@@ -163,9 +167,10 @@ def _score(topic: set[str], described: str) -> float:
 
 
 def _effect(question: str, evidence: TrialEvidence, cue: re.Match[str]) -> Answer | None:
-    kind_word = (cue.group("kind") or "").lower().split()[0] if cue.group("kind") else None
-    wanted_kind = _KIND_WORDS.get(kind_word) if kind_word else None
-    topic = _topic(question, evidence) - {"ratio"}
+    kind_text = " ".join((cue.group("kind") or "").lower().split())
+    kind_word = kind_text.split()[0] if kind_text else None
+    wanted_kind = _KIND_WORDS.get(kind_text) or (_KIND_WORDS.get(kind_word) if kind_word else None)
+    topic = _topic(question, evidence) - {"ratio"} - words(kind_text)  # the statistic asked is not its topic
     candidates: list[tuple[float, Record]] = []
     for record in evidence.records:
         if record.kind == "effect":
@@ -186,6 +191,9 @@ def _effect(question: str, evidence: TrialEvidence, cue: re.Match[str]) -> Answe
     rivals = [r for s, r in candidates[1:] if s == candidates[0][0] and _shown(r, cue) != _shown(best, cue)]
     if rivals:
         return None
+    if cue.group("ci") and best.kind == "effect" and best.fields.get("lo") is None:
+        # The interval is asked and the report gives the estimate without one: the estimate is no answer.
+        return Answer.abstain(question, NO_INTERVAL)
     return _answer(
         question, best, evidence, evidence.sparql[best.kind], _shown(best, cue), _values(best, cue)
     )
@@ -203,7 +211,12 @@ def _shown(record: Record, cue: re.Match[str]) -> str:
         ci = f"{level}, {number_text(fields['lo'], True)} to {number_text(fields['hi'], True)}"
     if cue.group("ci") and ci:
         return ci
-    text = f"{fields['kind']} {number_text(fields['value'], True)}"
+    value = (
+        f"{number_text(fields['value'])}%"  # a reduction is a percentage, not a ratio's two decimals
+        if str(fields.get("kind")) == "relative risk reduction"
+        else number_text(fields["value"], True)
+    )
+    text = f"{fields['kind']} {value}"
     extras = [x for x in (ci, str(fields.get("ptext") or "")) if x]
     return f"{text} ({'; '.join(extras)})" if extras else text
 

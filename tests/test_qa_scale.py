@@ -12,15 +12,18 @@ from kb.qa.trial_names import TrialNameIndex
 
 
 def _scan(trials: list[tuple[str, list[str]]], question: str) -> str | None:
-    """The trial named in the question as every name was tried before (a regex each, longest first found)."""
-    best: tuple[int, str] | None = None
+    """The trial named in the question as every name was tried before (a regex each): a name written as the
+    trial writes it first, then the longest, then the first found."""
+    best: tuple[bool, int, str] | None = None
     for iri, names in trials:
         for name in names:
-            if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", question, re.IGNORECASE):
-                if best is None or len(name) > best[0]:
-                    best = (len(name), iri)
+            found = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", question, re.IGNORECASE)
+            if found:
+                key = (found.group(0) == name, len(name), iri)
+                if best is None or key[:2] > best[:2]:
+                    best = key
     if best is not None:
-        return best[1]
+        return best[2]
     return trials[0][0] if len(trials) == 1 else None
 
 

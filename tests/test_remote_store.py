@@ -448,3 +448,29 @@ def test_the_http_service_reads_the_store(
         assert len(named.text.strip().splitlines()) == local_counts(embedded)[graph]
         stats = httpx.get(f"{base}/api/stats").json()
         assert set(stats["graph_names"]) == set(server.named_counts())
+
+
+FRESH = ROOT / "tests" / "data" / "fresh"
+
+
+def test_with_milvus_lite_too_every_question_of_new_designs_gets_the_same_answer(
+    own_server: OxigraphServer, tmp_path: Path
+) -> None:
+    """The issue's setting: `oxigraph serve` holds the graphs and Milvus Lite the passage vectors; documents of
+    designs the code was not written on (two trials in one item, three arms, dose-ranging) ingest, and every
+    question of their set is answered as on the embedded KB (answers compared whole, lists in order)."""
+    documents = sorted(str(p) for p in FRESH.glob("*.txt"))
+    vectors = str(tmp_path / "vectors.db")
+    result = trialkb(tmp_path / "remote", *own_server.options(), "--vectors", vectors, "ingest", *documents)
+    assert result.returncode == 0, result.stderr
+    assert trialkb(tmp_path / "embedded", "ingest", *documents).returncode == 0
+    questions = FRESH / "fresh_qa.jsonl"
+    remote = trialkb(
+        tmp_path / "remote", *own_server.options(), "--vectors", vectors, "eval", str(questions), "--json"
+    )
+    embedded = trialkb(tmp_path / "embedded", "eval", str(questions), "--json")
+    assert remote.returncode == 0 and embedded.returncode == 0, remote.stderr + embedded.stderr
+    remote_rows = {row["id"]: row["answer"] for row in json.loads(remote.stdout)["rows"]}
+    embedded_rows = {row["id"]: row["answer"] for row in json.loads(embedded.stdout)["rows"]}
+    assert remote_rows == embedded_rows
+    assert json.loads(remote.stdout)["wrong_rate"] == 0.0

@@ -141,7 +141,17 @@ def _read(kb: QASource, context: QAContext, trial: str) -> TrialEvidence:
                 # question naming it in any of them finds the dose.
                 node, label = str(record.fields.get("drugNode", "")), str(record.fields.get("drug", ""))
                 record.fields["drugNames"] = tuple(context.names_of(node, label)) if node else (label,)
-        records.extend(by_node.values())
+        # In the order the text gives them (then by node): the same on every engine, whatever its row order.
+        records.extend(
+            sorted(
+                by_node.values(),
+                key=lambda r: (
+                    (r.spans[0].document, r.spans[0].start) if r.spans else ("", 0),
+                    str(r.fields.get("drug") or r.arm_label or ""),
+                    str(r.fields.get("value") or r.fields.get("amount") or ""),
+                ),
+            )
+        )
     arms: dict[str, dict[str, Any]] = {}
     query = query_for(ARMS, trial)
     sparql["arms"] = query

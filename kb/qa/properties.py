@@ -57,6 +57,9 @@ def _rows(
             nodes,
             execution.TRIALS_PER_QUERY,
         )
+    # In one order whatever the engine: a store's row order without ORDER BY is its own (Oxigraph embedded
+    # and Oxigraph or Virtuoso over HTTP differ), and an answer's list must not change with it.
+    rows.sort(key=lambda r: tuple(str(r.get(k) or "") for k in ("trial", "node", "p", "value", "g")))
     return rows, query
 
 

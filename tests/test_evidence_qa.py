@@ -102,3 +102,20 @@ def test_an_interval_asked_of_an_estimate_reported_without_one_is_not_answered(t
     assert kb.ask("What was the hazard ratio for death in GAMMA-7?").answer.startswith("hazard ratio 0.64")
     interval = kb.ask("What was the 95% CI of the hazard ratio for death in GAMMA-7?")
     assert interval.abstained and "without a confidence interval" in (interval.reason or "")
+
+
+def test_arms_named_alike_in_two_documents_of_one_trial_are_one_arm() -> None:
+    from kb.qa.evidence_facts import Record, _one_node_per_arm
+
+    arms = {
+        "a:news-placebo": {"label": "T-1 placebo group", "drugs": set(), "randomized": 100},
+        "a:abstract-placebo": {"label": "T-1 placebo group", "drugs": set(), "analyzed": 98},
+        "a:abstract-drug": {"label": "T-1 drug X group", "drugs": {"drug x"}},
+    }
+    records = [Record("arm value", {}, "a:news-placebo"), Record("adverse event", {}, "a:abstract-placebo")]
+    merged, records = _one_node_per_arm(arms, records)
+    assert len(merged) == 2
+    assert {r.arm for r in records} == {"a:abstract-placebo"}
+    assert (
+        merged["a:abstract-placebo"]["randomized"] == 100 and merged["a:abstract-placebo"]["analyzed"] == 98
+    )

@@ -174,8 +174,35 @@ def _read(kb: QASource, context: QAContext, trial: str) -> TrialEvidence:
         if span is not None:
             record.spans.append(span)
         records.append(record)
+    arms, records = _one_node_per_arm(arms, records)
     names = context.names_of(trial, context.trials[trial].label if trial in context.trials else trial)
     return TrialEvidence(trial, tuple(names), records, arms, sparql)
+
+
+def _one_node_per_arm(
+    arms: dict[str, dict[str, Any]], records: list[Record]
+) -> tuple[dict[str, dict[str, Any]], list[Record]]:
+    """Arms of one trial named alike in two documents ("KEYNOTE-189 placebo-combination group" of an abstract
+    and of a news item) are one arm: their facts are answered together, the first node standing for both."""
+    first: dict[str, str] = {}
+    canonical: dict[str, str] = {}
+    merged: dict[str, dict[str, Any]] = {}
+    for iri in sorted(arms):
+        info = arms[iri]
+        key = info["label"].lower()
+        target = first.setdefault(key, iri)
+        canonical[iri] = target
+        if target == iri:
+            merged[iri] = {**info, "drugs": set(info["drugs"])}
+        else:
+            merged[target]["drugs"] |= info["drugs"]
+            for field in ("role", "randomized", "analyzed"):
+                if field in info:
+                    merged[target].setdefault(field, info[field])
+    for record in records:
+        if record.arm in canonical:
+            record.arm = canonical[record.arm]
+    return merged, records
 
 
 def _span(context: QAContext, passage: Any, document: Any) -> EvidenceSpan | None:

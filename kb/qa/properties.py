@@ -119,6 +119,16 @@ def answer_property(kb: QASource, context: QAContext, q: Question, raw: str) -> 
         if not drugs:
             return Answer.abstain(raw, "the question names no drug the knowledge base knows", intent=q.intent)
         nodes, restrict = drugs, []
+    elif spec.shape == "count" and drugs and q.trials and len(trials) == 1:
+        # "How many patients in ACTT-1 received dexamethasone?": a count of a drug's patients in a trial that
+        # did not give it is no count of that trial's patients.
+        given = context.related.get(trials[0], set())
+        foreign = [d for d in q.named("Drug") if d.iri and d.iri not in given]
+        if foreign:
+            name = context.trials[trials[0]].label if trials[0] in context.trials else trials[0]
+            return Answer.abstain(
+                raw, f"{foreign[0].label} is not a drug of {name} in the knowledge base", intent=q.intent
+            )
     rows, query = _rows(kb, spec.via, spec.predicates, restrict, nodes)
     if spec.name == "enrolled_count":
         # A randomised trial's enrolment is the number it randomised, where it states no other count.

@@ -44,27 +44,38 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(url: str, timeout: float = 120) -> None:
+def wait_for(url: str, timeout: float = 120, child: subprocess.Popen[bytes] | None = None) -> None:
+    """Until ``url`` answers 200; a ``child`` that exits meanwhile is an error at once, not a timeout."""
     import httpx
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if httpx.get(url, timeout=5).status_code == 200:
                 return
         except httpx.TransportError:
             pass
+        if child is not None and child.poll() is not None:
+            raise RuntimeError(f"the process serving {url} exited with {child.returncode}")
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not come up")
 
 
 @contextmanager
-def process(command: list[str], ready_url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+def process(
+    command: list[str], ready_url: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process started with ``command``, ready when ``ready_url`` answers; stopped on exit. Its output
+    goes to a temporary file, whose tail is in the error when it does not come up."""
     log = tempfile.TemporaryFile()
     child = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log, env=dict(os.environ, **(env or {})))
     try:
-        wait_for(ready_url)
-        yield
+        try:
+            wait_for(ready_url, timeout, child)
+        except RuntimeError as error:
+            log.seek(0)
+            raise RuntimeError(f"{error}: {log.read().decode(errors='replace')[-2000:]}") from None
+        yield child
     finally:
         child.terminate()
         try:

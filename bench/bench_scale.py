@@ -26,7 +26,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -240,43 +239,16 @@ def warm(home: Path, samples: int) -> tuple[dict[str, list[float]], dict[str, An
 # ---------------------------------------------------------------- a real server
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def serve(home: Path, env: dict[str, str]) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    import httpx
+    """``trialkb serve`` on ``home`` (a large KB takes minutes to load: up to 10 of them), its port and process."""
+    from bench_http import free_port, process
 
     port = free_port()
-    log = tempfile.TemporaryFile()
-    child = subprocess.Popen([sys.executable, "-m", "kb", "--home", str(home), "serve", "--port", str(port)],
-                             cwd=ROOT, stdout=log, stderr=log,
-                             env=dict(os.environ, PYTHONPATH=str(ROOT), **env))  # fmt: skip
-    try:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if child.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"trialkb serve exited: {log.read().decode()[-2000:]}")
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("trialkb serve did not come up")
+    command = [sys.executable, "-m", "kb", "--home", str(home), "serve", "--port", str(port)]
+    ready = f"http://127.0.0.1:{port}/readyz"
+    with process(command, ready, {"PYTHONPATH": str(ROOT), **env}, timeout=600) as child:
         yield port, child
-    finally:
-        child.terminate()
-        try:
-            child.wait(10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-        log.close()
 
 
 def descendants_of(pid: int) -> list[int]:

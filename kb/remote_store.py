@@ -42,6 +42,7 @@ import httpx
 import pyoxigraph as ox
 
 from kb.errors import QueryRejected, QueryTimeout, TrialKBError
+from kb.triplestore import canonical_lines, parse_ntriples_into
 from ontology import GRAPH
 from ontology.namespaces import PREFIXES
 
@@ -434,11 +435,8 @@ class RemoteTripleStore:
         """A copy of one named graph as an rdflib graph (a Graph Store ``GET``)."""
         from rdflib import Graph, URIRef
 
-        out = Graph(identifier=URIRef(name))
-        data = ox.serialize(self.client.get_graph(name), format=ox.RdfFormat.N_TRIPLES) or b""
-        if data:
-            out.parse(data=data.decode("utf-8"), format="nt")
-        return out
+        data = ox.serialize(self.client.get_graph(name), format=ox.RdfFormat.N_TRIPLES)
+        return parse_ntriples_into(Graph(identifier=URIRef(name)), data)
 
     def union_graph(self, exclude: Iterable[str] = ()) -> Graph:
         """All named graphs merged into one rdflib graph (SHACL validation, exports)."""
@@ -448,9 +446,7 @@ class RemoteTripleStore:
         out = Graph()
         if not skip:  # the store's default graph (or its merged graph) is that merge: one request
             triples = self.client.get_graph(self.client.endpoints.merged_graph)
-            data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
-            if data:
-                out.parse(data=data.decode("utf-8"), format="nt")
+            parse_ntriples_into(out, ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
         else:
             for name in self.graph_names():
                 if name not in skip:
@@ -480,9 +476,7 @@ class RemoteTripleStore:
             for name in self.graph_names()
             for t in self.client.get_graph(name)
         ]
-        data = ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
-        lines = sorted(set(line for line in data.decode("utf-8").splitlines() if line.strip()))
-        return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+        return canonical_lines(ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b"")
 
     def trials(self) -> list[tuple[str, str]]:
         from kb.triplestore import trials_of
@@ -495,9 +489,9 @@ class RemoteTripleStore:
 
 def graph_ntriples(store: TripleStore, name: str) -> bytes:
     """One named graph of a local store as canonical N-Triples (sorted lines): what is PUT and hashed."""
-    data = store.native.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(name)) or b""
-    lines = sorted(set(line for line in data.decode("utf-8").splitlines() if line.strip()))
-    return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+    return canonical_lines(
+        store.native.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(name)) or b""
+    )
 
 
 def held_graphs(extra: Mapping[str, Any] | None, endpoints: StoreEndpoints) -> dict[str, str]:

@@ -101,10 +101,12 @@ def _address_space() -> int:
         return 0
 
 
-def _limit_memory(megabytes: int) -> None:
-    # The child is forked from whatever the caller had loaded (a test process with torch maps well over
-    # 2 GiB), so the cap bounds what the query may add, not the inherited address space: an absolute cap
-    # below that would fail every allocation.
+def limit_memory_growth(megabytes: int) -> None:
+    """Cap this process's address space at what it maps now plus ``megabytes`` (0: no cap).
+
+    A query process is forked from, or has just loaded, a whole KB (and a test process with torch maps well
+    over 2 GiB), so the cap bounds what the query may add, not what is already there: an absolute cap below
+    that would fail every allocation, as it did for query workers on a 4,500-document KB."""
     if megabytes > 0:
         limit = _address_space() + megabytes * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -133,7 +135,7 @@ def run_isolated(
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             logging.disable(logging.WARNING)  # one warning per process is the parent's to give
             isolate_network()
-            _limit_memory(memory_limit_mb)
+            limit_memory_growth(memory_limit_mb)
             try:
                 reply: tuple[str, Any] = ("ok", function())
             except TrialKBError as error:

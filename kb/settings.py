@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     )
     query_memory_limit_mb: int = Field(
         2048,
-        description="Address-space cap of each query worker process in MiB (0: none); a query past it fails, the server stays up.",
+        description="Memory in MiB a query may add to its worker process beyond the loaded KB (0: no cap); a query past it fails, the server stays up.",
     )
     result_cache_mb: int = Field(
         64,

@@ -9,6 +9,7 @@ caps on length and nesting.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -62,7 +63,7 @@ class QueryOutput:
 
 
 def check_graph_parameters(
-    default_graphs: list[str], named_graphs: list[str], known_graphs: set[str]
+    default_graphs: list[str], named_graphs: list[str], known_graphs: AbstractSet[str]
 ) -> None:
     for iri in [*default_graphs, *named_graphs]:
         if iri not in known_graphs:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -388,7 +389,7 @@ def grammar_view(text: str) -> QueryShape:
 def check_query(
     query: str,
     *,
-    known_graphs: set[str],
+    known_graphs: AbstractSet[str],
     max_length: int = 20_000,
     max_nesting: int = 32,
     grammar: bool = True,

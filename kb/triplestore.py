@@ -170,11 +170,8 @@ class TripleStore:
         """A copy of one named graph as an rdflib graph."""
         from rdflib import Graph, URIRef
 
-        out = Graph(identifier=URIRef(name))
         data = self.native.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(name))
-        if data:
-            out.parse(data=data.decode("utf-8"), format="nt")
-        return out
+        return parse_ntriples_into(Graph(identifier=URIRef(name)), data)
 
     def union_graph(self, exclude: Iterable[str] = ()) -> Graph:
         """All named graphs merged into one rdflib graph (for SHACL validation and exports)."""
@@ -185,9 +182,9 @@ class TripleStore:
         for name in self.graph_names():
             if name in skip:
                 continue
-            data = self.native.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(name))
-            if data:
-                out.parse(data=data.decode("utf-8"), format="nt")
+            parse_ntriples_into(
+                out, self.native.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(name))
+            )
         for prefix, namespace in PREFIXES.items():
             out.bind(prefix, namespace)
         return out
@@ -195,9 +192,7 @@ class TripleStore:
     def to_nquads(self) -> bytes:
         """Canonical N-Quads: sorted lines, so one KB content always gives the same bytes."""
         named = (quad for quad in self.native if not isinstance(quad.graph_name, ox.DefaultGraph))
-        data = ox.serialize(named, format=ox.RdfFormat.N_QUADS) or b""
-        lines = sorted(set(line for line in data.decode("utf-8").splitlines() if line.strip()))
-        return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+        return canonical_lines(ox.serialize(named, format=ox.RdfFormat.N_QUADS) or b"")
 
     def used_iris(self, exclude_graph: str | None = None) -> set[URIRef]:
         """IRIs used as subject or object in the named graphs (except one), to pick lexicon entries."""
@@ -212,6 +207,19 @@ class TripleStore:
     def trials(self) -> list[tuple[str, str]]:
         """(IRI, label) of every trial."""
         return trials_of(self.native)
+
+
+def canonical_lines(data: bytes) -> bytes:
+    """N-Triples or N-Quads as sorted, distinct lines: one content always gives the same bytes."""
+    lines = sorted(set(line for line in data.decode("utf-8").splitlines() if line.strip()))
+    return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+
+
+def parse_ntriples_into(graph: Graph, data: bytes | None) -> Graph:
+    """Add the N-Triples ``data`` to the rdflib ``graph`` (nothing for none); returns the graph."""
+    if data:
+        graph.parse(data=data.decode("utf-8"), format="nt")
+    return graph
 
 
 def trials_of(engine: QueryEngine) -> list[tuple[str, str]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import resource
 import signal
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -22,7 +21,7 @@ import orjson
 
 from kb.errors import TrialKBError
 from kb.facade import KnowledgeBase
-from kb.sandbox import isolate_network
+from kb.sandbox import isolate_network, limit_memory_growth
 from kb.settings import Settings
 from kb.sparql import check_graph_parameters, check_query, execute
 
@@ -115,12 +114,6 @@ def run_job(kb: KnowledgeBase, job: QueryJob, max_results: int) -> Reply:
     return ("ok", output.form, output.media_type, output.body, output.truncated, output.count)
 
 
-def _limit_memory(megabytes: int) -> None:
-    if megabytes > 0:
-        limit = megabytes * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
 def main(connection: Connection, config: WorkerConfig) -> None:
     """Worker entry point: load the KB, say ready, then serve jobs until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server shuts workers down; Ctrl-C is its business
@@ -137,7 +130,7 @@ def main(connection: Connection, config: WorkerConfig) -> None:
     except TrialKBError as error:
         connection.send_bytes(pickle.dumps(("failed", str(error))))
         return
-    _limit_memory(config.memory_limit_mb)
+    limit_memory_growth(config.memory_limit_mb)  # after loading: the cap bounds what a query adds
     connection.send_bytes(pickle.dumps(("ready", generation, {"network_sandbox": sandboxed})))
     while True:
         try:

@@ -20,6 +20,7 @@ from rdflib.namespace import PROV, RDF, RDFS, SKOS, XSD
 from kb.ctgov.record import RegistryRecord
 from kb.ctgov.resolve import slugify
 from kb.ctgov.results import Analysis, OutcomeResult, ResultGroup, parse_p_value
+from kb.extract.effects import MEASURE_LABELS
 from ontology import RES, TKB
 
 ROLES = {
@@ -40,14 +41,6 @@ _KINDS = (
     (r"risk\s+difference", r"\bRD\b", "RiskDifference"),
     (r"mean\s+difference", r"\bMD\b", "MeanDifference"),
 )
-KIND_LABELS = {
-    "HazardRatio": "hazard ratio",
-    "RateRatio": "rate ratio",
-    "OddsRatio": "odds ratio",
-    "RiskRatio": "risk ratio",
-    "RiskDifference": "risk difference",
-    "MeanDifference": "mean difference",
-}
 _STATISTICS = {
     "COUNT_OF_PARTICIPANTS": "count",
     "COUNT_OF_UNITS": "count",
@@ -248,7 +241,7 @@ class EvidenceMapper:
         if kind is None or analysis.value is None:
             return
         node = RES[f"effect-estimate/{self.nct}-registry-{key}"]
-        label = f"{KIND_LABELS[kind]} {decimal(analysis.value)} for {outcome.title}, {self.trial_label}"
+        label = f"{MEASURE_LABELS[kind]} {decimal(analysis.value)} for {outcome.title}, {self.trial_label}"
         self.add(self.trial, TKB.hasEffectEstimate, node)
         self.add(node, RDF.type, TKB.EffectEstimate)
         self.add(node, RDFS.label, label)

@@ -237,18 +237,23 @@ def _read(
             arm = _subject_arm(ctx, text, value, floor, arms)
         if arm is not None:
             attributed[index] = arm
-    terms: dict[int, tuple[str | None, int]] = {}
     row = _ROW.match(text)
-    for index in range(len(values)):
-        term = (row.group("term"), 0) if row else _term(text, values[index].start)
-        same_clause = index and not re.search(
-            r"[:;]\s", masked(text)[values[index - 1].end : values[index].start]
-        )
-        if term[0] is None and same_clause and terms[index - 1][0] is not None:
-            term = terms[index - 1]  # "..., and 11.4% and 15.2%, respectively": the clause's values before
-        terms[index] = term
+    terms = _terms(text, values, row.group("term") if row else None)
     for index, arm in sorted(attributed.items()):
         _record(ctx, passage, values, index, arm, section, terms[index])
+
+
+def _terms(text: str, values: list[_Found], row_term: str | None = None) -> list[tuple[str | None, int]]:
+    """What each value is of (with where that is named): a table row's term, else the value's clause; a value
+    whose clause names nothing takes its clause's term before it ("..., and 11.4% and 15.2%, respectively")."""
+    terms: list[tuple[str | None, int]] = []
+    for index, value in enumerate(values):
+        term = (row_term, 0) if row_term else _term(text, value.start)
+        same_clause = index and not re.search(r"[:;]\s", masked(text)[values[index - 1].end : value.start])
+        if term[0] is None and same_clause and terms[-1][0] is not None:
+            term = terms[-1]
+        terms.append(term)
+    return terms
 
 
 def _read_many(ctx: Context, passage: Passage, arms: list[Entity]) -> None:
@@ -286,15 +291,7 @@ def _read_many(ctx: Context, passage: Passage, arms: list[Entity]) -> None:
         arm = next((a for position, a in mentions if position == at), None)
         if arm is not None:
             attributed[index] = arm
-    terms: dict[int, tuple[str | None, int]] = {}
-    for index in range(len(values)):
-        term = _term(text, values[index].start)
-        same_clause = index and not re.search(
-            r"[:;]\s", masked(text)[values[index - 1].end : values[index].start]
-        )
-        if term[0] is None and same_clause and terms[index - 1][0] is not None:
-            term = terms[index - 1]
-        terms[index] = term
+    terms = _terms(text, values)
     for index, arm in sorted(attributed.items()):
         _record(ctx, passage, values, index, arm, "", terms[index])
 

@@ -160,6 +160,13 @@ def _role(name: str, phrase: str, position: int) -> str:
     return "ExperimentalArm" if position == 0 else "ActiveComparatorArm"
 
 
+def _set_role(ctx: Context, arm: Entity, role: str, start: int, end: int) -> None:
+    """An arm's role, as first stated (a later sentence naming the arm again does not change it)."""
+    if arm not in ctx.arm_roles:
+        ctx.arm_roles[arm] = role
+        ctx.add(arm, "armRole", Entity("Concept", role, role), start, end)
+
+
 def _make_arm(
     ctx: Context,
     passage: Passage,
@@ -172,9 +179,7 @@ def _make_arm(
 ) -> Entity:
     arm = arm_for(ctx, name, "group", start, end, passage)
     role = role or _role(name, phrase, position)
-    if arm not in ctx.arm_roles:
-        ctx.arm_roles[arm] = role
-        ctx.add(arm, "armRole", Entity("Concept", role, role), start, end)
+    _set_role(ctx, arm, role, start, end)
     drugs = [m for m in ctx.matches(passage, "Drug") if start <= m.start and m.end <= end]
     for match in drugs:
         ctx.add(arm, "intervention", entity_for(match.entry), start, end)
@@ -278,15 +283,7 @@ def _dose_arms(ctx: Context, passage: Passage, spans: list[tuple[int, int]]) -> 
             name = f"{drug.surface.lower()} {amount.group(1)} {amount.group(2)}"
             arm_start, arm_end = drug.start, passage.start + amount.end()
             arm = arm_for(ctx, name, "group", arm_start, arm_end, passage)
-            if arm not in ctx.arm_roles:
-                ctx.arm_roles[arm] = "ExperimentalArm"
-                ctx.add(
-                    arm,
-                    "armRole",
-                    Entity("Concept", "ExperimentalArm", "ExperimentalArm"),
-                    arm_start,
-                    arm_end,
-                )
+            _set_role(ctx, arm, "ExperimentalArm", arm_start, arm_end)
             ctx.add(arm, "intervention", entity_for(drug.entry), drug.start, drug.end)
         other_start, other_end = spans[1 - side]
         other = text[other_start:other_end]

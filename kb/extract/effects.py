@@ -220,11 +220,13 @@ def _record(
     if endpoint_text is None and previous_end:
         endpoint_text, endpoint = last  # "..., and among those receiving oxygen (rate ratio, ...)": as before
     count = ctx.count("hasEffectEstimate") + 1  # as added: not a scan of every fact
-    label = f"{_LABELS[kind]} {decimal_value(value)}" + (f" for {endpoint_text}" if endpoint_text else "")
+    label = f"{MEASURE_LABELS[kind]} {decimal_value(value)}" + (
+        f" for {endpoint_text}" if endpoint_text else ""
+    )
     estimate = Entity("EffectEstimate", ctx.scoped_key("effect", str(count)), f"{label}, {ctx.trial_label}")
     span_end = passage.start + tail_end
     ctx.add(ctx.trial, "hasEffectEstimate", estimate, start, span_end)
-    ctx.add(estimate, "effectMeasure", Entity("Concept", kind, _LABELS[kind]), start, end)
+    ctx.add(estimate, "effectMeasure", Entity("Concept", kind, MEASURE_LABELS[kind]), start, end)
     ctx.add_value(estimate, "estimate", decimal_value(value), "decimal", start, end)
     if lower is not None and upper is not None:
         ctx.add_value(estimate, "ciLower", decimal_value(lower), "decimal", start, span_end)
@@ -269,7 +271,7 @@ def _record(
     return tail_end, (endpoint_text, endpoint)
 
 
-_LABELS = {
+MEASURE_LABELS = {
     "HazardRatio": "hazard ratio",
     "RateRatio": "rate ratio",
     "OddsRatio": "odds ratio",

@@ -9,6 +9,7 @@ trial randomly assigned 6263 patients"). A trial cited in passing ("as in the DA
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kb.extract.context import Context
@@ -112,8 +113,7 @@ def _trials(ctx: Context) -> list[_Trial]:
         for name in sorted(held & wanted, key=passage.text.find):
             if name in seen or len(held) > 3:  # a sentence listing many names introduces none of them
                 continue
-            group = [n for n in held if n == name or n.startswith(name + "-") or name.startswith(n + "-")]
-            if held - set(group) or not _ENROLS.search(passage.text):
+            if held - set(_abbreviating(name, held)) or not _ENROLS.search(passage.text):
                 continue
             group = _group(name, names, text)
             seen.update(group)
@@ -126,8 +126,12 @@ def _trials(ctx: Context) -> list[_Trial]:
 
 def _group(name: str, names: list[str], text: str) -> list[str]:
     """``name`` with the names it abbreviates or that abbreviate it ("ACCORD" of "ACCORD-BP"), in text order."""
-    group = [n for n in names if n == name or n.startswith(name + "-") or name.startswith(n + "-")]
-    return sorted(group, key=lambda n: text.find(n))
+    return sorted(_abbreviating(name, names), key=lambda n: text.find(n))
+
+
+def _abbreviating(name: str, names: Iterable[str]) -> list[str]:
+    """``name`` and the names it abbreviates or that abbreviate it, among ``names``."""
+    return [n for n in names if n == name or n.startswith(name + "-") or name.startswith(n + "-")]
 
 
 def _context(ctx: Context, trial: _Trial, scope: frozenset[str], own: list[Passage], text: str) -> Context:

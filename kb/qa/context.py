@@ -60,6 +60,7 @@ class QAContext:
     )  # passage text -> (IRI, start)
     evidence: dict[str, Any] = field(default_factory=dict)  # trial -> `kb.qa.evidence_facts.TrialEvidence`
     _trial_names: TrialNameIndex | None = None
+    _passage_trials: dict[str, str] | None = None  # passage id -> its trial (sources of several trials)
 
     def trial_named_in(self, question: str) -> str | None:
         """The trial the question names (its longest name found), or the KB's only trial, or None."""
@@ -77,12 +78,13 @@ class QAContext:
             self.linked[text] = found
         return found
 
-    def passage_trial(self, document: str, passage: str) -> str | None:
+    def passage_trial(self, passage: str) -> str | None:
         """The trial a passage is about when its source reports several trials, else None."""
-        for row in self.passages.get(document, []):
-            if row.id == passage:
-                return row.trial
-        return None
+        if self._passage_trials is None:
+            self._passage_trials = {
+                row.id: row.trial for rows in self.passages.values() for row in rows if row.trial is not None
+            }
+        return self._passage_trials.get(passage)
 
     def trial_documents(self, trials: list[str]) -> list[str]:
         docs: list[str] = []

@@ -150,7 +150,7 @@ def read(source: QASource, context: QAContext, q: Question, trials: list[str], k
         }
         if named_trials and trials[0] not in named_trials:
             continue  # a sentence about another trial of the same document says nothing of this one
-        owner = context.passage_trial(str(hit.metadata.get("document")), hit.id)
+        owner = context.passage_trial(hit.id)
         if owner is not None and owner != trials[0]:
             continue  # a sentence in another trial's part of the document ("Over a median of 2.3 years, ...")
         where = _positions(sentence, focus, context)

@@ -182,20 +182,9 @@ def _spans(kind: str, sentence: str, q: Question, context: QAContext) -> list[Sp
         asked = units_in(q.text)
         if asked:
             found = [f for f in found if asked <= units_in(f.text)]
-        if re.search(r"\bmedian\b|\bhow long\b|\bduration\b", q.text, re.IGNORECASE):
-            # "the rate of overall survival at 12 months": a time point the value is read at, not a median
-            # or a duration.
-            found = [f for f in found if not _TIME_POINT_BEFORE.search(sentence, 0, f.start)]
-            # "after a median follow-up of 10.5 months": the median of what the phrase names, which the
-            # question must name too.
+        if _ASKS_MEDIAN_OR_DURATION.search(q.text):
             asked_words = {stem(w) for w, _, _ in tokens(q.text)}
-            kept = []
-            for f in found:
-                of = _MEDIAN_OF.search(sentence, max(0, f.start - 80), f.start)
-                if of and not {stem(w) for w, _, _ in tokens(of.group("what"))} & asked_words:
-                    continue
-                kept.append(f)
-            found = kept
+            found = [f for f in found if _median_or_duration_of(sentence, f.start, asked_words)]
     elif kind == "date":
         add(_DATE.finditer(sentence))
     elif kind in {"person", "organisation"}:
@@ -221,6 +210,19 @@ def _spans(kind: str, sentence: str, q: Question, context: QAContext) -> list[Sp
                 found.append(Span(mention.surface, mention.start, mention.end, mention.entity.kind))
         add(_CELLS.finditer(sentence))
     return [s for s in found if s.text and not in_question(s.text, q)]
+
+
+_ASKS_MEDIAN_OR_DURATION = re.compile(r"\bmedian\b|\bhow long\b|\bduration\b", re.IGNORECASE)
+
+
+def _median_or_duration_of(sentence: str, start: int, asked_words: set[str]) -> bool:
+    """Whether the value at ``start`` can be the median or duration asked: not a time point the value is read
+    at ("the rate of overall survival at 12 months"), nor the median of something the question does not name
+    ("after a median follow-up of 10.5 months")."""
+    if _TIME_POINT_BEFORE.search(sentence, max(0, start - 30), start):
+        return False
+    of = _MEDIAN_OF.search(sentence, max(0, start - 80), start)
+    return of is None or bool({stem(w) for w, _, _ in tokens(of.group("what"))} & asked_words)
 
 
 _MEDIAN_OF = re.compile(

@@ -3,18 +3,12 @@ to serve (`sample_kb`), and the seed KB with its ClinicalTrials.gov record linke
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 if TYPE_CHECKING:
@@ -85,48 +79,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(home: Path, env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[str]:
+def running_server(home: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """Start `trialkb serve` on a free port for ``home``; yield its base URL once it is ready; stop it."""
-    port = free_port()
-    environment = dict(os.environ, TRIALKB_HOME=str(home), HF_HUB_OFFLINE="1", **(env or {}))
-    command = [
-        sys.executable,
-        "-m",
-        "kb",
-        "--home",
-        str(home),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    log = tempfile.TemporaryFile()  # not a pipe: a chatty server must never block on a full one
-    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"server exited: {log.read().decode(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not become ready in time")
-            time.sleep(0.1)
+    from servers import server_process  # imported here: `servers` imports this module
+
+    with server_process(home, **(env or {})) as (base, _process, _log):
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.fixture(scope="session")
